@@ -1,0 +1,145 @@
+package inventory
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// effective fills every instance's effective configuration. It runs only
+// on an inventory that validated, so it does not report problems.
+func (v *validator) effective() {
+	for _, c := range v.inv.Clusters {
+		for _, i := range c.Instances {
+			p := i.Params
+			i.Labels = map[string]string{"cls": i.Cluster, "ins": i.Name, "ip": i.IP}
+			i.Users = effectiveUsers(p)
+			i.Databases = p.PgDatabases
+			i.HBA = resolveHBA(p, append(append([]HBARule(nil), p.PgDefaultHbaRules...), p.PgHbaRules...))
+			i.PgbHBA = resolveHBA(p, append(append([]HBARule(nil), p.PgbDefaultHbaRules...), p.PgbHbaRules...))
+			i.Services = resolveServices(i, c)
+		}
+	}
+}
+
+// effectiveUsers is pg_default_roles followed by pg_users. A pg_users entry
+// named like a default role replaces it in place; the system users get
+// their passwords from the credential parameters unless given one.
+func effectiveUsers(p *Params) []User {
+	var out []User
+	index := map[string]int{}
+	for _, u := range append(append([]User(nil), p.PgDefaultRoles...), p.PgUsers...) {
+		if u.SearchPath != "" {
+			params := map[string]Scalar{"search_path": Scalar(u.SearchPath)}
+			for k, val := range u.Parameters {
+				params[k] = val
+			}
+			u.Parameters, u.SearchPath = params, ""
+		}
+		if at, ok := index[u.Name]; ok {
+			out[at] = u
+			continue
+		}
+		index[u.Name] = len(out)
+		out = append(out, u)
+	}
+	passwords := map[string]string{
+		p.PgReplicationUsername: p.PgReplicationPassword,
+		p.PgAdminUsername:       p.PgAdminPassword,
+		p.PgMonitorUsername:     p.PgMonitorPassword,
+	}
+	if p.PgDbsuPassword != "" {
+		passwords[p.PgDbsu] = p.PgDbsuPassword
+	}
+	for n := range out {
+		if pw, ok := passwords[out[n].Name]; ok && out[n].Password == "" {
+			out[n].Password = pw
+		}
+	}
+	return out
+}
+
+// resolveHBA substitutes the user aliases and sorts the rules by order
+// (1000 when omitted), keeping list order among equals.
+func resolveHBA(p *Params, rules []HBARule) []HBARule {
+	alias := strings.NewReplacer(
+		"${dbsu}", p.PgDbsu,
+		"${repl}", p.PgReplicationUsername,
+		"${monitor}", p.PgMonitorUsername,
+		"${admin}", p.PgAdminUsername,
+	)
+	out := make([]HBARule, 0, len(rules))
+	for _, r := range rules {
+		if r.User == "" {
+			r.User = "all"
+		}
+		if r.DB == "" {
+			r.DB = "all"
+		}
+		if r.Auth == "" {
+			r.Auth = "pwd"
+		}
+		if r.Role == "" {
+			r.Role = "common"
+		}
+		r.User = alias.Replace(r.User)
+		out = append(out, r)
+	}
+	sort.SliceStable(out, func(a, b int) bool { return hbaOrder(out[a]) < hbaOrder(out[b]) })
+	return out
+}
+
+func hbaOrder(r HBARule) int {
+	if r.Order == nil {
+		return 1000
+	}
+	return *r.Order
+}
+
+// resolveServices expands pg_default_services + pg_services of a cluster
+// into the listen blocks this instance's HAProxy serves.
+func resolveServices(i *Instance, c *Cluster) []ServiceEndpoint {
+	p := i.Params
+	vars := make([]map[string]any, len(c.Instances))
+	for n, m := range c.Instances {
+		vars[n] = m.selectorVars()
+	}
+	var out []ServiceEndpoint
+	for _, s := range append(append([]Service(nil), p.PgDefaultServices...), p.PgServices...) {
+		sel, _ := ParseSelector(s.Selector)
+		bak, _ := ParseSelector(s.Backup)
+		ep := ServiceEndpoint{
+			Name: c.Name + "-" + s.Name, Port: s.Port, IP: s.IP, Check: s.Check,
+			Maxconn: s.Maxconn, Balance: s.Balance, Options: s.Options, Origin: s.Origin,
+			Dest: destPort(s.Dest, p),
+		}
+		for n, m := range c.Instances {
+			backup := bak.Match(vars[n])
+			if !sel.Match(vars[n]) && !backup {
+				continue
+			}
+			ep.Servers = append(ep.Servers, ServiceServer{
+				Name: m.Name, IP: m.IP, Port: destPort(s.Dest, m.Params), Weight: m.Params.PgWeight, Backup: backup,
+			})
+		}
+		out = append(out, ep)
+	}
+	return out
+}
+
+// destPort resolves a service dest against an instance's ports.
+func destPort(dest string, p *Params) int {
+	switch dest {
+	case "postgres":
+		return p.PgPort
+	case "pgbouncer":
+		return p.PgbouncerPort
+	case "default", "":
+		if p.PgDefaultServiceDest == "postgres" || !p.PgbouncerEnabled {
+			return p.PgPort
+		}
+		return p.PgbouncerPort
+	}
+	n, _ := strconv.Atoi(dest)
+	return n
+}
