@@ -82,4 +82,3 @@ func (p *parser) parsePairs(src, arg string) *yaml.Node {
 	}
 	return out
 }
-
