@@ -121,8 +121,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 		return
 	}
 	if v.CanAddr() {
-		if nd, ok := v.Addr().Interface().(nodeDecoder); ok {
-			nd.decodeNode(d, n, path)
+		switch u := v.Addr().Interface().(type) {
+		case nodeDecoder:
+			u.decodeNode(d, n, path)
+			return
+		case yaml.Unmarshaler:
+			if err := u.UnmarshalYAML(n); err != nil {
+				d.fail(n, path, "", "%v", err)
+			}
 			return
 		}
 	}

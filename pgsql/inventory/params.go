@@ -1,5 +1,7 @@
 package inventory
 
+import "pigsty/pgsql/pkgmap"
+
 // Params holds every parameter pigsty reads, under Pigsty's names. One
 // value of it is the fully merged configuration of one host: defaults,
 // then all.vars, group vars, host vars and extra vars. Its default values
@@ -75,6 +77,9 @@ type Params struct {
 	PgLogDir          string  `yaml:"pg_log_dir" check:"path"`
 	PgPackages        Strings `yaml:"pg_packages"`
 	PgExtensions      Strings `yaml:"pg_extensions"`
+	// RepoUpstream lists package sources; empty means pigsty's built-in
+	// list (pkgmap.DefaultRepos).
+	RepoUpstream []pkgmap.Repo `yaml:"repo_upstream"`
 
 	// PG_BOOTSTRAP
 	PgData               string            `yaml:"pg_data" check:"path"`
