@@ -112,4 +112,3 @@ func configShow(c *cli.Context) error {
 	}
 	return nil
 }
-
