@@ -79,6 +79,7 @@ func (v *validator) groups() {
 			"allowed: add an `infra` group (all.children.infra.hosts.<ip>: {infra_seq: 1})",
 			"no infra group: `pigsty infra` runs on its hosts")
 	}
+	v.remoteExporters()
 	etcdSeq := map[int]*Host{}
 	infraSeq := map[int]*Host{}
 	for _, h := range inv.Hosts {
@@ -216,3 +217,33 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// remoteExporters checks pg_exporters of the infra hosts: each remote
+// instance is a unique <pg_cluster>-<pg_seq>.
+func (v *validator) remoteExporters() {
+	for _, h := range v.inv.Hosts {
+		if !h.Infra {
+			continue
+		}
+		seen := map[string]int{}
+		ports := make([]int, 0, len(h.Params.PgExporters))
+		for port := range h.Params.PgExporters {
+			ports = append(ports, port)
+		}
+		sort.Ints(ports)
+		for _, port := range ports {
+			e := h.Params.PgExporters[port]
+			if err := checkPort(port); err != nil {
+				v.c.errorf(e.Origin, quote(strconv.Itoa(port)), "allowed: a free local port such as 20001", "invalid exporter port")
+			}
+			ins := e.PgCluster + "-" + strconv.Itoa(e.PgSeq)
+			if other, dup := seen[ins]; dup {
+				v.c.errorf(e.Origin.Field("pg_seq"), quote(strconv.Itoa(e.PgSeq)), "allowed: a pg_seq unique within "+e.PgCluster,
+					"remote instance %s is also monitored on port %d", ins, other)
+			}
+			seen[ins] = port
+		}
+	}
+}
+
+func checkPort(p int) error { return port(strconv.Itoa(p)) }

@@ -12,7 +12,8 @@ import (
 // stopping for, since a wrong HBA rule locks users out or lets them in.
 var (
 	hbaAddrAliases = []string{"local", "localhost", "admin", "infra", "cluster", "intra", "intranet", "world", "all"}
-	hbaAuthAliases = []string{"pwd", "ssl", "sha", "md5", "cert", "ssl-md5", "ssl-sha", "deny", "reject", "os", "ident", "peer", "trust", "scram-sha-256", "password"}
+	hbaAuthAliases = []string{"pwd", "ssl", "sha", "md5", "cert", "ssl-md5", "ssl-sha", "deny", "reject", "os", "ident", "peer", "trust", "scram-sha-256", "password", "gss", "sspi", "ldap", "radius", "pam", "bsd"}
+	// pgbouncer's hba knows fewer methods than PostgreSQL's.
 	pgbAuthMethods = []string{"pwd", "ssl", "sha", "md5", "cert", "ssl-md5", "ssl-sha", "deny", "reject", "os", "ident", "peer", "trust", "scram-sha-256", "password"}
 	hbaUserAliases = []string{"${dbsu}", "${repl}", "${monitor}", "${admin}"}
 	reHBAUser      = regexp.MustCompile(`^(all|\+?[a-z_][a-z0-9_@.-]{0,62}|\$\{[a-z]+\})$`)
@@ -42,8 +43,12 @@ func (v *validator) hbaRules(h *Host, param string, rules []HBARule, pgbouncer b
 		if auth == "" {
 			auth = "pwd"
 		}
-		if !contains(hbaAuthAliases, auth) {
-			v.c.errorf(o.Field("auth"), quote(auth), "allowed: "+strings.Join(hbaAuthAliases, ", ")+" (or use raw rules)",
+		allowed := hbaAuthAliases
+		if pgbouncer {
+			allowed = pgbAuthMethods
+		}
+		if !contains(allowed, auth) {
+			v.c.errorf(o.Field("auth"), quote(auth), "allowed: "+strings.Join(allowed, ", ")+" (or use raw rules)",
 				"unknown auth alias")
 		}
 		user := r.User
@@ -56,6 +61,9 @@ func (v *validator) hbaRules(h *Host, param string, rules []HBARule, pgbouncer b
 		} else if !reHBAUser.MatchString(user) {
 			v.c.errorf(o.Field("user"), quote(user), "allowed: all, ${dbsu}, ${repl}, ${monitor}, ${admin}, a user name or +group",
 				"invalid HBA user")
+		}
+		if contains(hbaAddrAliases, r.DB) && r.DB != "all" {
+			v.c.warnf(o.Field("db"), "db %q is an address alias: did you mean addr: %s, db: all?", r.DB, r.DB)
 		}
 		if pgbouncer && r.DB == "replication" {
 			v.c.errorf(o.Field("db"), quote(r.DB), "allowed: all, pgbouncer or a database name",
