@@ -140,6 +140,7 @@ func (p *parser) clusters(inv *Inventory) {
 		}
 		c.Instances = append(c.Instances, i)
 		i.cluster = c
+		i.inv = inv
 	}
 	sort.Slice(inv.Clusters, func(a, b int) bool { return inv.Clusters[a].Name < inv.Clusters[b].Name })
 	for _, c := range inv.Clusters {

@@ -25,13 +25,18 @@ type Instance struct {
 	PgbHBA   []HBARule         `json:"pgb_hba"`
 	Services []ServiceEndpoint `json:"services"`
 
-	Host    *Host    `json:"-"`
-	Params  *Params  `json:"-"`
-	cluster *Cluster `json:"-"`
+	Host    *Host      `json:"-"`
+	Params  *Params    `json:"-"`
+	cluster *Cluster   `json:"-"`
+	inv     *Inventory `json:"-"`
 }
 
 // ClusterOf returns the cluster the instance belongs to.
 func (i *Instance) ClusterOf() *Cluster { return i.cluster }
+
+// Inventory returns the inventory the instance belongs to, for what
+// renderers read beyond the instance: infra and etcd hosts, admin_ip.
+func (i *Instance) Inventory() *Inventory { return i.inv }
 
 // Active reports whether an HBA rule of this role filter applies to the
 // instance: default/common everywhere, offline also on replicas serving
