@@ -50,7 +50,7 @@ func runConfigure(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("configure: %w", err)
 	}
-	fmt.Fprintf(out, "host      %s  %s %s  %s (disk of %s)\n", f.Hostname, f.OS.ID, f.OS.VersionID, f.Spec().Tag(), f.DiskPath)
+	fmt.Fprintf(out, "host      %s  %s  %s (disk of %s)\n", f.Hostname, f.OS, f.Spec().Tag(), f.DiskPath)
 	ip := c.String("ip")
 	if ip == "" {
 		ip = f.PrimaryIP

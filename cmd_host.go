@@ -28,7 +28,7 @@ var reSpec = regexp.MustCompile(`^(\d+)C\.(\d+)G\.(\d+)G$`)
 // hostContext describes this host, or a host of the given spec string
 // (<cpu>C.<mem>G.<disk>G, the Patroni spec tag) running this host's OS.
 func hostContext(ctx context.Context, spec string) (hostInfo, error) {
-	os, err := install.DetectOS()
+	os, err := facts.DetectOS()
 	if err != nil {
 		return hostInfo{}, err
 	}

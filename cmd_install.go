@@ -31,7 +31,7 @@ func installCommand() *cli.Command {
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			osinfo, err := install.DetectOS()
+			osinfo, err := facts.DetectOS()
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"pigsty/pgsql/pkgmap"
 	"pigsty/pgsql/tune"
 )
 
@@ -23,18 +24,8 @@ type Facts struct {
 	DiskPath  string // the directory measured: pg_fs_main or its nearest existing parent
 
 	PrimaryIP string // IPv4 address of the default-route interface; "" if there is none
-	OS        OS
+	OS        pkgmap.OS
 	Hostname  string
-}
-
-// OS identifies the distribution as Pigsty's node_id role does.
-type OS struct {
-	ID        string // os-release ID: debian, ubuntu, rocky, …
-	VersionID string // os-release VERSION_ID: 12, 22.04, 9.4
-	Major     int    // leading number of VersionID
-	Codename  string // VERSION_CODENAME: bookworm; often empty on EL
-	Family    string // deb | el; "" for anything else
-	Arch      string // as the package system spells it: amd64/arm64 on deb, x86_64/aarch64 on el
 }
 
 // Spec is what the tuning formulas need.

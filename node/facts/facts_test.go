@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"pigsty/pgsql/pkgmap"
 	"pigsty/pgsql/tune"
 )
 
@@ -55,7 +56,7 @@ func TestDetectDebian(t *testing.T) {
 	want := Facts{
 		CPU: 2, MemMB: 24106, DiskBytes: 252 << 30, DiskPath: "/data",
 		PrimaryIP: "192.0.2.10", // eth0 has the lowest metric; eth1's default route is down
-		OS:        OS{ID: "debian", VersionID: "12", Major: 12, Codename: "bookworm", Family: "deb", Arch: "amd64"},
+		OS:        pkgmap.OS{ID: "debian", Major: 12, Codename: "bookworm", Family: "deb", Arch: "x86_64"},
 		Hostname:  "vm-pg-1",
 	}
 	if f != want {
@@ -75,7 +76,7 @@ func TestDetectEL(t *testing.T) {
 	want := Facts{
 		CPU: 4, MemMB: 8192, DiskBytes: 0, DiskPath: "/", // pg_fs_main defaults to /data/postgres; only / exists and cannot be measured
 		PrimaryIP: "", // no default route
-		OS:        OS{ID: "rocky", VersionID: "9.4", Major: 9, Family: "el", Arch: "aarch64"},
+		OS:        pkgmap.OS{ID: "rocky", Major: 9, Family: "el", Arch: "aarch64"},
 		Hostname:  "rocky-1",
 	}
 	if f != want {
@@ -139,7 +140,7 @@ func TestDetectErrors(t *testing.T) {
 		{"proc/cpuinfo", "", "no processor lines"},
 		{"proc/meminfo", "MemFree: 1 kB\n", "no MemTotal"},
 		{"proc/meminfo", "MemTotal: lots kB\n", "unexpected MemTotal line"},
-		{"etc/os-release", "NAME=Something\n", "no ID"},
+		{"etc/os-release", "NAME=Something\n", "unsupported distribution"},
 		{"etc/os-release", "ID=debian\nVERSION_ID=twelve\n", `VERSION_ID "twelve"`},
 		{"proc/net/route", "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\neth0\t00000000\t0\tzz\t0\t0\t0\t00000000\n", "bad /proc/net/route line"},
 	} {
@@ -163,25 +164,6 @@ func TestDetectErrors(t *testing.T) {
 	cancel()
 	if _, err := realHost.detect(ctx, ""); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: error %v", err)
-	}
-}
-
-func TestFamilyAndArch(t *testing.T) {
-	for _, c := range []struct {
-		id, idLike, machine, family, arch string
-	}{
-		{"debian", "", "x86_64", "deb", "amd64"},
-		{"ubuntu", "debian", "aarch64", "deb", "arm64"},
-		{"linuxmint", "ubuntu debian", "x86_64", "deb", "amd64"},
-		{"rocky", "rhel centos fedora", "x86_64", "el", "x86_64"},
-		{"almalinux", "rhel centos fedora", "aarch64", "el", "aarch64"},
-		{"rhel", "fedora", "x86_64", "el", "x86_64"},
-		{"arch", "", "x86_64", "", "x86_64"},
-	} {
-		f := family(c.id, c.idLike)
-		if a := packageArch(f, c.machine); f != c.family || a != c.arch {
-			t.Errorf("%s (%s) on %s: %q %q, want %q %q", c.id, c.idLike, c.machine, f, a, c.family, c.arch)
-		}
 	}
 }
 

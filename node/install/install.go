@@ -13,12 +13,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"pigsty/node/facts"
 	"pigsty/pgsql/pkgmap"
 )
 
@@ -48,15 +48,6 @@ type Report struct {
 	Log         string // apt's full output
 }
 
-// DetectOS describes this host for pkgmap.
-func DetectOS() (pkgmap.OS, error) {
-	b, err := os.ReadFile("/etc/os-release")
-	if err != nil {
-		return pkgmap.OS{}, fmt.Errorf("detect OS: %w", err)
-	}
-	return pkgmap.ParseOSRelease(b, runtime.GOARCH)
-}
-
 // Run installs opts.Packages. It is idempotent: packages that are
 // installed stay as they are (never upgraded on purpose), and a second run
 // installs nothing.
@@ -74,7 +65,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	if os.Geteuid() != 0 {
 		return rep, errors.New("install: must run as root")
 	}
-	hostOS, err := DetectOS()
+	hostOS, err := facts.DetectOS()
 	if err != nil {
 		return rep, err
 	}

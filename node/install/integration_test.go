@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"pigsty/node/facts"
 	"pigsty/pgsql/pkgmap"
 )
 
@@ -36,7 +37,7 @@ func (l lineLogger) Write(p []byte) (int, error) {
 
 func runInstall(t *testing.T, pgVersion int, items ...string) (Report, error) {
 	t.Helper()
-	hostOS, err := DetectOS()
+	hostOS, err := facts.DetectOS()
 	if err != nil {
 		t.Fatal(err)
 	}
