@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"pigsty/node/facts"
-	"pigsty/node/install"
 	"pigsty/pgsql/inventory"
 	"pigsty/pgsql/pkgmap"
 	"pigsty/pgsql/tune"

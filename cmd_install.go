@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pigsty/node/facts"
 	"pigsty/node/install"
 	"pigsty/pgsql/inventory"
 	"pigsty/pgsql/pkgmap"
