@@ -45,6 +45,8 @@ func newApp() *cli.App {
 		Version:              version,
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
+		// -e takes JSON objects, whose commas are not separators.
+		DisableSliceFlagSeparator: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error", EnvVars: []string{"PIGSTY_LOG_LEVEL"}},
 		},

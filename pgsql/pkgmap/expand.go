@@ -106,7 +106,11 @@ func Expand(items []string, pgVersion int, os OS) ([]Package, []Skipped, error) 
 			p.Via = ViaPatroni
 		}
 		if i, dup := index[p.Name]; dup {
-			// Asked for both optionally and explicitly: the explicit ask wins.
+			// Asked for both optionally and explicitly: the explicit ask
+			// wins, and so does its alias in what the user is told.
+			if pkgs[i].Optional && !p.Optional {
+				pkgs[i].Alias = p.Alias
+			}
 			pkgs[i].Optional = pkgs[i].Optional && p.Optional
 			return
 		}

@@ -113,7 +113,7 @@ func TestExpandExplicitWinsOverOptional(t *testing.T) {
 	pkgs, _, _ := Expand([]string{"pgsql-main", "pgvector"}, 15, bookworm)
 	for _, p := range pkgs {
 		if p.Name == "postgresql-15-pgvector" {
-			if p.Optional || p.Alias != "pgsql-main" {
+			if p.Optional || p.Alias != "pgvector" {
 				t.Errorf("pgvector: %+v", p)
 			}
 			return
