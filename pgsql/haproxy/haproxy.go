@@ -1,0 +1,89 @@
+// Package haproxy renders the HAProxy of a node: haproxy.cfg with the
+// global settings, defaults and the stats/metrics listener, and one file
+// per service of the instance's cluster in conf.d. HAProxy runs in the
+// foreground in master-worker mode under the node agent:
+//
+//	haproxy -W -db -f <ConfigPath> -f <ServicesDir>
+//
+// Before each reload the agent dumps `show servers state` from SocketPath
+// into StatePath, so that servers keep the state their checks found
+// instead of all starting UP.
+package haproxy
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"pigsty/pgsql/inventory"
+	"pigsty/pgsql/layout"
+	"pigsty/pgsql/tune"
+)
+
+// File is one rendered file and the permissions it is written with.
+type File struct {
+	Data []byte
+	Mode fs.FileMode
+}
+
+// Files are rendered files by absolute path.
+type Files map[string]File
+
+// Runtime is what the agent knows of the host HAProxy runs on.
+type Runtime struct {
+	// User and Group the workers drop to once the listeners are bound;
+	// empty stays root, on a host without the haproxy account.
+	User, Group string
+	// FDLimit is the most file descriptors HAProxy can get: the hard
+	// RLIMIT_NOFILE, or fs.nr_open where it may raise that. 0 means
+	// enough for Pigsty's maxconn 65535.
+	FDLimit uint64
+}
+
+// ConfigPath is haproxy.cfg.
+func ConfigPath(l layout.Layout) string { return filepath.Join(l.HAProxy(), "haproxy.cfg") }
+
+// ServicesDir holds one file per service. The rendered files are all of
+// it: a file there that Render did not return is a stale service.
+func ServicesDir(l layout.Layout) string { return filepath.Join(l.HAProxy(), "conf.d") }
+
+// SocketPath is the admin socket of the master.
+func SocketPath(l layout.Layout) string { return filepath.Join(l.Run(), "haproxy.sock") }
+
+// StatePath is the server state file loaded at start and reload.
+func StatePath(l layout.Layout) string { return filepath.Join(l.Run(), "haproxy.state") }
+
+// InitialState is what StatePath holds before the first dump: the format
+// version and no servers. HAProxy warns about a missing or empty file.
+const InitialState = "1\n"
+
+// PidPath is where HAProxy writes the master's pid.
+func PidPath(l layout.Layout) string { return filepath.Join(l.Run(), "haproxy.pid") }
+
+// Render renders haproxy.cfg and the service files of instance i. plan
+// gives the default-server line of services without their own options.
+// When pg_service_provider names another group, that group serves the
+// cluster's services and this node renders none.
+func Render(i *inventory.Instance, l layout.Layout, plan tune.Plan, run Runtime) (Files, error) {
+	cfg, err := global(i, l, run)
+	if err != nil {
+		return nil, fmt.Errorf("render haproxy.cfg for %s: %w", i.Name, err)
+	}
+	// haproxy.cfg holds the stats admin password; the services hold none.
+	files := Files{ConfigPath(l): {cfg, 0o640}}
+	if i.Params.PgServiceProvider != "" {
+		return files, nil
+	}
+	for _, svc := range i.Services {
+		data, err := service(i, svc, plan)
+		if err != nil {
+			return nil, fmt.Errorf("render haproxy service %s for %s (%s): %w", svc.Name, i.Name, svc.Origin.Pos, err)
+		}
+		path := filepath.Join(ServicesDir(l), svc.Name+".cfg")
+		if _, dup := files[path]; dup {
+			return nil, fmt.Errorf("render haproxy service %s for %s: defined twice", svc.Name, i.Name)
+		}
+		files[path] = File{data, 0o644}
+	}
+	return files, nil
+}
