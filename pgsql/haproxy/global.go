@@ -54,9 +54,10 @@ func global(i *inventory.Instance, l layout.Layout, run Runtime) ([]byte, error)
 	b.WriteString("# Note      :   managed by pigsty, do not edit\n")
 	b.WriteString(bar)
 
+	// No pidfile: HAProxy runs in the foreground under the agent's
+	// supervisor, whose own pid file is what adoption reads.
 	b.WriteString("\nglobal\n")
 	fmt.Fprintf(&b, "    node %s\n", node)
-	fmt.Fprintf(&b, "    pidfile %s\n", PidPath(l))
 	fmt.Fprintf(&b, "    stats socket %s mode 600 level admin expose-fd listeners\n", SocketPath(l))
 	fmt.Fprintf(&b, "    server-state-file %s\n", StatePath(l))
 	fmt.Fprintf(&b, "    maxconn %d\n", conns)

@@ -57,8 +57,6 @@ func StatePath(l layout.Layout) string { return filepath.Join(l.Run(), "haproxy.
 // version and no servers. HAProxy warns about a missing or empty file.
 const InitialState = "1\n"
 
-// PidPath is where HAProxy writes the master's pid.
-func PidPath(l layout.Layout) string { return filepath.Join(l.Run(), "haproxy.pid") }
 
 // Render renders haproxy.cfg and the service files of instance i. plan
 // gives the default-server line of services without their own options.

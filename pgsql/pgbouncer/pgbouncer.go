@@ -26,9 +26,9 @@ type Files map[string]File
 // ConfigPath is pgbouncer.ini, the file pgbouncer is started with.
 func ConfigPath(l layout.Layout) string { return filepath.Join(l.Pgbouncer(), "pgbouncer.ini") }
 
-// PidPath is where pgbouncer writes its pid; the supervisor adopts a
-// running pgbouncer through it.
-func PidPath(l layout.Layout) string { return filepath.Join(l.Run(), "pgbouncer.pid") }
+// PidPath is where pgbouncer writes its pid: in the socket directory, as
+// Pigsty has it, which the dbsu owns (pgbouncer never runs as root).
+func PidPath(l layout.Layout) string { return filepath.Join(l.Socket(), "pgbouncer.pid") }
 
 func databasesPath(l layout.Layout) string { return filepath.Join(l.Pgbouncer(), "database.txt") }
 func userOptsPath(l layout.Layout) string  { return filepath.Join(l.Pgbouncer(), "useropts.txt") }
