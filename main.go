@@ -62,6 +62,8 @@ func newApp() *cli.App {
 			configureCommand(),
 			configCommand(),
 			installCommand(),
+			infraCommand(),
+			runCommand(),
 		},
 	}
 }

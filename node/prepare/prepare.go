@@ -140,6 +140,11 @@ func Layout(l layout.Layout, p *inventory.Params, u DBSU, log *slog.Logger) erro
 }
 
 func ensureDir(d dir, u DBSU) error {
+	// Parents (/data, /var/lib) must stay traversable for the dbsu, so
+	// they are made 0755 rather than with the directory's own mode.
+	if err := os.MkdirAll(filepath.Dir(d.path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(d.path), err)
+	}
 	if err := os.MkdirAll(d.path, d.mode); err != nil {
 		return fmt.Errorf("create %s: %w", d.path, err)
 	}

@@ -1,0 +1,120 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"pigsty/node/supervisor"
+	"pigsty/pgsql/haproxy"
+	"pigsty/pgsql/layout"
+)
+
+// haproxy renders haproxy.cfg and one file per service, removes the files
+// of services that are gone, and keeps HAProxy running; a change reloads
+// it without dropping connections (master-worker, SIGUSR2), after saving
+// the servers' states so that the new workers do not route to a replica
+// before their first check.
+func (r *run) haproxy(ctx context.Context) error {
+	plan, err := r.inst.Params.Plan()
+	if err != nil {
+		return err
+	}
+	rt := haproxy.Runtime{FDLimit: fdLimit()}
+	if _, err := user.Lookup("haproxy"); err == nil {
+		rt.User, rt.Group = "haproxy", "haproxy"
+	}
+	files, err := haproxy.Render(r.inst, r.l, plan, rt)
+	if err != nil {
+		return err
+	}
+	changed := false
+	for path, f := range files {
+		c, err := r.file(path, f.Data, f.Mode, false)
+		if err != nil {
+			return err
+		}
+		changed = changed || c
+	}
+	stale, err := filepath.Glob(filepath.Join(haproxy.ServicesDir(r.l), "*.cfg"))
+	if err != nil {
+		return err
+	}
+	for _, path := range stale {
+		if _, keep := files[path]; !keep {
+			r.log.Info("removing service", "path", path)
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			changed = true
+		}
+	}
+	// Without a state file HAProxy warns at start; the initial one holds no
+	// servers, so the first checks decide as before.
+	if !exists(haproxy.StatePath(r.l)) {
+		if _, err := r.file(haproxy.StatePath(r.l), []byte(haproxy.InitialState), 0o600, false); err != nil {
+			return err
+		}
+	}
+	return r.ensure(ctx, supervisor.Spec{
+		Name: "haproxy", Path: "/usr/sbin/haproxy",
+		Args: []string{"-W", "-db", "-f", haproxy.ConfigPath(r.l), "-f", haproxy.ServicesDir(r.l)},
+		Env:  []string{"PATH=/usr/bin:/bin"}, Dir: "/",
+		LogFile:      filepath.Join(r.l.State(), "log", "haproxy.log"),
+		StopSignal:   syscall.SIGTERM,
+		StopTimeout:  10 * time.Second,
+		ReloadSignal: syscall.SIGUSR2,
+		BeforeReload: func(ctx context.Context) error { return saveServerState(ctx, r.l) },
+		Ready:        dialReady("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(r.inst.Params.HaproxyExporterPort))),
+		StartTimeout: 30 * time.Second,
+	}, changed)
+}
+
+// saveServerState dumps `show servers state` into the server-state-file
+// that the reloaded workers load.
+func saveServerState(ctx context.Context, l layout.Layout) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", haproxy.SocketPath(l))
+	if err != nil {
+		return fmt.Errorf("haproxy stats socket: %w", err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "show servers state\n"); err != nil {
+		return err
+	}
+	state, err := io.ReadAll(c)
+	if err != nil {
+		return fmt.Errorf("haproxy server state: %w", err)
+	}
+	if !strings.HasPrefix(string(state), "1\n") && !strings.HasPrefix(string(state), "1\r") {
+		return fmt.Errorf("haproxy server state: unexpected answer %q", firstLine(string(state)))
+	}
+	_, err = write(File{Path: haproxy.StatePath(l), Data: state, Mode: 0o600})
+	return err
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// fdLimit is the file descriptor limit HAProxy inherits, which bounds its
+// maxconn.
+func fdLimit() uint64 {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return 0
+	}
+	return rl.Max
+}

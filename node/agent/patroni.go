@@ -1,0 +1,165 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"pigsty/node/install"
+	"pigsty/node/supervisor"
+	"pigsty/pgsql/inventory"
+	"pigsty/pgsql/patroni"
+)
+
+// patroni renders the Patroni config, keeps Patroni running under the
+// supervisor, and waits until it runs postgres.
+func (r *run) patroni(ctx context.Context) error {
+	p := r.inst.Params
+	if !p.PatroniEnabled {
+		return nil
+	}
+	tuning, err := p.Tune(r.spec, r.os)
+	if err != nil {
+		return err
+	}
+	plan, err := p.Plan()
+	if err != nil {
+		return err
+	}
+	traits, err := p.Traits()
+	if err != nil {
+		return err
+	}
+	cfg, err := patroni.Render(patroni.Input{
+		Instance: r.inst, Layout: r.l, Tuning: tuning, Plan: plan, Traits: traits, Spec: r.spec,
+		BinDir: r.l.BinDir(exists),
+		// etcd users and TLS come with the control plane's trust setup;
+		// until then Patroni reaches etcd on the hosts' addresses without.
+		Etcd: patroni.Etcd{Hosts: etcdHosts(r.inst.Inventory()), Protocol: "http"},
+	})
+	if err != nil {
+		return err
+	}
+	changed, err := r.file(r.l.PatroniConfig(), cfg, 0o640, true)
+	if err != nil {
+		return err
+	}
+	bin, err := install.FindPatroni()
+	if err != nil {
+		return fmt.Errorf("%w (run `pigsty install`)", err)
+	}
+	path, argv, env := bin.Command(r.l.PatroniConfig())
+	env = append(env, "HOME="+r.dbsu.Home)
+	postmaster := supervisor.PIDFromFile(filepath.Join(r.l.Data(), "postmaster.pid"), r.l.Data())
+	spec := supervisor.Spec{
+		Name: "patroni", Path: path, Args: argv[1:], Env: env, Dir: r.l.Data(), Credential: r.cred,
+		LogFile:      filepath.Join(r.l.PatroniLog(), "patroni.out"),
+		StopSignal:   syscall.SIGTERM,
+		StopTimeout:  2 * time.Minute,
+		ReloadSignal: syscall.SIGHUP,
+		Ready:        r.patroniAlive,
+		StartTimeout: 2 * time.Minute,
+		Tracked:      postmaster,
+		// A postmaster whose Patroni cannot be brought back before another
+		// member may take the leader key must not keep accepting writes.
+		GiveUpAfter: time.Duration(plan.TTL-plan.LoopWait) * time.Second,
+		OnGiveUp:    func() { r.fence(postmaster) },
+	}
+	if err := r.ensure(ctx, spec, changed); err != nil {
+		return err
+	}
+	return r.waitPostgres(ctx)
+}
+
+// ensure starts (or adopts) a child, applies a new spec, and reloads it
+// when its files changed.
+func (r *run) ensure(ctx context.Context, spec supervisor.Spec, reload bool) error {
+	for _, c := range r.sup.Status() {
+		if c.Name != spec.Name {
+			continue
+		}
+		if err := r.sup.Update(spec); err != nil {
+			return err
+		}
+		switch {
+		case c.State == supervisor.StateFailed || c.State == supervisor.StateStopped:
+			return r.sup.Start(ctx, spec)
+		case c.Outdated:
+			r.log.Info("restarting with a new command line", "child", spec.Name)
+			return r.sup.Restart(ctx, spec.Name)
+		case reload && spec.ReloadSignal != 0:
+			r.log.Info("reloading", "child", spec.Name)
+			return r.sup.Reload(ctx, spec.Name)
+		}
+		return nil
+	}
+	if err := r.sup.Start(ctx, spec); err != nil {
+		return err
+	}
+	return r.sup.WaitReady(ctx, spec.Name)
+}
+
+func (r *run) client() *patroni.Client {
+	p := r.inst.Params
+	return patroni.NewClient(net.JoinHostPort(r.inst.IP, strconv.Itoa(p.PatroniPort)), p.PatroniUsername, p.PatroniPassword, nil)
+}
+
+// patroniAlive is Patroni's own liveness: its REST API answers and its
+// main loop runs, whatever postgres is doing.
+func (r *run) patroniAlive(ctx context.Context) error { return r.client().Liveness(ctx) }
+
+// waitPostgres waits for Patroni to report postgres running. A replica
+// still being cloned ends the pass with errWaiting; the next pass picks
+// it up, so a long base backup never blocks the agent.
+func (r *run) waitPostgres(ctx context.Context) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		st, err := r.client().Patroni(ctx)
+		if err == nil && (st.State == patroni.StateRunning || st.State == patroni.StateStreaming) {
+			r.role = st.Role
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("postgres not running: %w", err)
+			}
+			if st.State == "creating replica" {
+				return fmt.Errorf("%w: creating replica", errWaiting)
+			}
+			return fmt.Errorf("postgres not running: patroni says %q", st.State)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// fence stops a postmaster that runs without its Patroni: a fast
+// shutdown, so no client keeps writing to a primary that may have lost
+// its lease.
+func (r *run) fence(postmaster func() (int, bool)) {
+	pid, ok := postmaster()
+	if !ok {
+		return
+	}
+	r.log.Error("patroni is not coming back: fencing postgres", "pid", pid)
+	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
+		r.log.Error("cannot fence postgres", "pid", pid, "err", err)
+	}
+}
+
+// etcdHosts are the etcd members' client endpoints, as Patroni's etcd3
+// section wants them.
+func etcdHosts(inv *inventory.Inventory) []string {
+	var out []string
+	for _, ip := range inv.EtcdIPs() {
+		out = append(out, net.JoinHostPort(ip, strconv.Itoa(inv.Host(ip).Params.EtcdPort)))
+	}
+	return out
+}
