@@ -145,4 +145,3 @@ func (a *Agent) children() []store.ChildHealth {
 	}
 	return out
 }
-

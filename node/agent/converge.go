@@ -87,4 +87,3 @@ func (r *run) file(path string, data []byte, mode os.FileMode, dbsu bool) (bool,
 
 // exists reports whether a file exists; BinDir uses it.
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
-
