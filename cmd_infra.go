@@ -22,7 +22,6 @@ func infraCommand() *cli.Command {
 			"the next `pigsty infra` adopts them. `pigsty stop` stops everything.",
 		Flags: append(inventoryFlags(),
 			&cli.StringFlag{Name: "ip", Usage: "this host's address in the inventory (default: the infra host among this machine's addresses)"},
-			&cli.StringFlag{Name: "root", Value: "/", Usage: "filesystem root of this host", Hidden: true},
 		),
 		Action: func(c *cli.Context) error {
 			inv := c.String("inventory")

@@ -49,6 +49,9 @@ func newApp() *cli.App {
 		DisableSliceFlagSeparator: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error", EnvVars: []string{"PIGSTY_LOG_LEVEL"}},
+			// root puts every path of this host under a directory: the
+			// multi-host test harness gives each host its own.
+			&cli.StringFlag{Name: "root", Value: "/", Hidden: true, EnvVars: []string{"PIGSTY_ROOT"}},
 		},
 		Before: func(c *cli.Context) error {
 			var level slog.Level
@@ -62,7 +65,10 @@ func newApp() *cli.App {
 			configureCommand(),
 			configCommand(),
 			installCommand(),
+			demoCommand(),
 			infraCommand(),
+			statusCommand(),
+			stopCommand(),
 			runCommand(),
 		},
 	}

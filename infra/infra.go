@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err
 		}
 	}
-	st, err := store.Open(ctx, etcdEndpoints(inv), log)
+	st, err := store.Open(ctx, EtcdEndpoints(inv), log)
 	if err != nil {
 		return fmt.Errorf("infra: %w", err)
 	}
@@ -167,8 +167,8 @@ func localInfraIP(inv *inventory.Inventory) (string, error) {
 	return "", fmt.Errorf("infra: none of the infra hosts (%s) is an address of this machine: give one with --ip", strings.Join(inv.InfraIPs(), ", "))
 }
 
-// etcdEndpoints are the client URLs of the etcd members.
-func etcdEndpoints(inv *inventory.Inventory) []string {
+// EtcdEndpoints are the client URLs of the etcd members.
+func EtcdEndpoints(inv *inventory.Inventory) []string {
 	var out []string
 	for _, ip := range inv.EtcdIPs() {
 		out = append(out, "http://"+net.JoinHostPort(ip, strconv.Itoa(inv.Host(ip).Params.EtcdPort)))
@@ -205,7 +205,18 @@ func startEtcd(ctx context.Context, sup *supervisor.Supervisor, cfg Config, inv 
 	if err := etcd.WriteConfig(confFile, ec); err != nil {
 		return err
 	}
-	spec := supervisor.Spec{
+	spec := etcdSpec(cfg, confFile, client)
+	if err := sup.Start(ctx, spec); err != nil {
+		return fmt.Errorf("start etcd: %w", err)
+	}
+	log.Info("waiting for etcd", "endpoint", client)
+	return sup.WaitReady(ctx, "etcd")
+}
+
+// etcdSpec is how the supervisor runs the etcd member: this binary,
+// re-executed as `pigsty run etcd`.
+func etcdSpec(cfg Config, confFile, client string) supervisor.Spec {
+	return supervisor.Spec{
 		Name: "etcd", Path: cfg.Exe, Args: []string{"run", "etcd", "--config", confFile},
 		Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/",
 		LogFile:     filepath.Join(State(cfg.Root), "log", "etcd.log"),
@@ -213,9 +224,4 @@ func startEtcd(ctx context.Context, sup *supervisor.Supervisor, cfg Config, inv 
 		StopTimeout: etcd.CloseTimeout + 5*time.Second,
 		Ready:       func(ctx context.Context) error { return etcd.Healthy(ctx, client) },
 	}
-	if err := sup.Start(ctx, spec); err != nil {
-		return fmt.Errorf("start etcd: %w", err)
-	}
-	log.Info("waiting for etcd", "endpoint", client)
-	return sup.WaitReady(ctx, "etcd")
 }

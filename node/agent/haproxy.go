@@ -66,7 +66,13 @@ func (r *run) haproxy(ctx context.Context) error {
 			return err
 		}
 	}
-	return r.ensure(ctx, supervisor.Spec{
+	return r.ensure(ctx, r.haproxySpec(), changed)
+}
+
+// haproxySpec is how the supervisor runs HAProxy: master-worker in the
+// foreground, reloaded with SIGUSR2 after the servers' states are saved.
+func (r *run) haproxySpec() supervisor.Spec {
+	return supervisor.Spec{
 		Name: "haproxy", Path: "/usr/sbin/haproxy",
 		Args: []string{"-W", "-db", "-f", haproxy.ConfigPath(r.l), "-f", haproxy.ServicesDir(r.l)},
 		Env:  []string{"PATH=/usr/bin:/bin"}, Dir: "/",
@@ -77,7 +83,7 @@ func (r *run) haproxy(ctx context.Context) error {
 		BeforeReload: func(ctx context.Context) error { return saveServerState(ctx, r.l) },
 		Ready:        dialReady("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(r.inst.Params.HaproxyExporterPort))),
 		StartTimeout: 30 * time.Second,
-	}, changed)
+	}
 }
 
 // saveServerState dumps `show servers state` into the server-state-file

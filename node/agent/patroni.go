@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -44,18 +45,32 @@ func (r *run) patroni(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	changed, err := r.file(r.l.PatroniConfig(), cfg, 0o640, true)
+	// 0600: the file holds the replication and REST API passwords.
+	changed, err := r.file(r.l.PatroniConfig(), cfg, 0o600, true)
 	if err != nil {
 		return err
 	}
+	spec, err := r.patroniSpec(plan.TTL - plan.LoopWait)
+	if err != nil {
+		return err
+	}
+	if err := r.ensure(ctx, spec, changed); err != nil {
+		return err
+	}
+	return r.waitPostgres(ctx)
+}
+
+// patroniSpec is how the supervisor runs Patroni. giveUp is how long
+// Patroni may stay down before its postmaster is fenced, in seconds.
+func (r *run) patroniSpec(giveUp int) (supervisor.Spec, error) {
 	bin, err := install.FindPatroni()
 	if err != nil {
-		return fmt.Errorf("%w (run `pigsty install`)", err)
+		return supervisor.Spec{}, fmt.Errorf("%w (run `pigsty install`)", err)
 	}
 	path, argv, env := bin.Command(r.l.PatroniConfig())
 	env = append(env, "HOME="+r.dbsu.Home)
 	postmaster := supervisor.PIDFromFile(filepath.Join(r.l.Data(), "postmaster.pid"), r.l.Data())
-	spec := supervisor.Spec{
+	return supervisor.Spec{
 		Name: "patroni", Path: path, Args: argv[1:], Env: env, Dir: r.l.Data(), Credential: r.cred,
 		LogFile:      filepath.Join(r.l.PatroniLog(), "patroni.out"),
 		StopSignal:   syscall.SIGTERM,
@@ -66,13 +81,9 @@ func (r *run) patroni(ctx context.Context) error {
 		Tracked:      postmaster,
 		// A postmaster whose Patroni cannot be brought back before another
 		// member may take the leader key must not keep accepting writes.
-		GiveUpAfter: time.Duration(plan.TTL-plan.LoopWait) * time.Second,
+		GiveUpAfter: time.Duration(giveUp) * time.Second,
 		OnGiveUp:    func() { r.fence(postmaster) },
-	}
-	if err := r.ensure(ctx, spec, changed); err != nil {
-		return err
-	}
-	return r.waitPostgres(ctx)
+	}, nil
 }
 
 // ensure starts (or adopts) a child, applies a new spec, and reloads it
@@ -119,9 +130,14 @@ func (r *run) waitPostgres(ctx context.Context) error {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		st, err := r.client().Patroni(ctx)
-		if err == nil && (st.State == patroni.StateRunning || st.State == patroni.StateStreaming) {
+		if err == nil && st.Running() {
 			r.role = st.Role
-			return nil
+			// Patroni reports a new primary running before it holds the
+			// leader key (post-bootstrap): the key is what makes it the
+			// primary for HAProxy, so wait for that.
+			if st.Role != patroni.RolePrimary || r.leader(ctx) {
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
@@ -138,6 +154,12 @@ func (r *run) waitPostgres(ctx context.Context) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// leader reports whether the member holds the leader key.
+func (r *run) leader(ctx context.Context) bool {
+	code, err := r.client().Check(ctx, "/primary")
+	return err == nil && code == http.StatusOK
 }
 
 // fence stops a postmaster that runs without its Patroni: a fast

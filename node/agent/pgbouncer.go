@@ -52,8 +52,14 @@ func (r *run) pgbouncer(ctx context.Context) error {
 		return err
 	}
 	changed = changed || c
+	return r.ensure(ctx, r.pgbouncerSpec(), changed)
+}
+
+// pgbouncerSpec is how the supervisor runs pgbouncer: as the dbsu (it
+// refuses root), logging to pgbouncer_log_dir through stderr.
+func (r *run) pgbouncerSpec() supervisor.Spec {
 	socket := filepath.Join(r.l.Socket(), ".s.PGSQL."+strconv.Itoa(r.inst.Params.PgbouncerPort))
-	return r.ensure(ctx, supervisor.Spec{
+	return supervisor.Spec{
 		Name: "pgbouncer", Path: "/usr/sbin/pgbouncer", Args: []string{pgbouncer.ConfigPath(r.l)},
 		Env: []string{"PATH=/usr/bin:/bin", "HOME=" + r.dbsu.Home}, Dir: r.l.Pgbouncer(), Credential: r.cred,
 		LogFile: filepath.Join(r.l.PgbouncerLog(), "pgbouncer.log"),
@@ -63,7 +69,7 @@ func (r *run) pgbouncer(ctx context.Context) error {
 		ReloadSignal: syscall.SIGHUP,
 		Ready:        dialReady("unix", socket),
 		StartTimeout: 30 * time.Second,
-	}, changed)
+	}
 }
 
 // dialReady is a readiness probe: the child accepts connections.

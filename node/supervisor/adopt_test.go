@@ -141,3 +141,34 @@ func TestPidReuse(t *testing.T) {
 	}
 	t.Log("pid " + strconv.Itoa(pid) + " survived")
 }
+
+// Adopt takes over a running child but never starts one.
+func TestAdoptOnly(t *testing.T) {
+	e := newEnv(t)
+	a, detachA := e.supervisor()
+	spec := e.spec("sleeper", "exec sleep 300")
+	if err := a.Start(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	pid := status(t, a, "sleeper").PID
+	detachA()
+
+	b, _ := e.supervisor()
+	ok, err := b.Adopt(context.Background(), spec)
+	if err != nil || !ok {
+		t.Fatalf("adopt: %v %v", ok, err)
+	}
+	if got := status(t, b, "sleeper").PID; got != pid {
+		t.Fatalf("adopted pid %d, want %d", got, pid)
+	}
+	ok, err = b.Adopt(context.Background(), e.spec("never-started", "exec sleep 300"))
+	if err != nil || ok || len(b.Status()) != 1 {
+		t.Fatalf("adopted a child that never ran: %v %v %v", ok, err, b.Status())
+	}
+	if err := b.StopAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if alive(pid) {
+		t.Fatal("adopted child survived StopAll")
+	}
+}

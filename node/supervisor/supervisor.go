@@ -260,6 +260,12 @@ func (s *Supervisor) launch(c *child, adopt bool) error {
 		}
 		log.Info("started", "pid", p.pid)
 	}
+	s.supervised(c, p, adopted)
+	return nil
+}
+
+// supervised runs the loop that supervises c's process p.
+func (s *Supervisor) supervised(c *child, p *proc, adopted bool) {
 	ctx, halt := context.WithCancel(s.ctx)
 	done := make(chan struct{})
 	s.mu.Lock()
@@ -274,7 +280,6 @@ func (s *Supervisor) launch(c *child, adopt bool) error {
 		defer close(done)
 		s.supervise(ctx, c, p)
 	}()
-	return nil
 }
 
 // haltLoop ends c's supervise loop and waits for it.
