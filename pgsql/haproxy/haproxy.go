@@ -57,7 +57,6 @@ func StatePath(l layout.Layout) string { return filepath.Join(l.Run(), "haproxy.
 // version and no servers. HAProxy warns about a missing or empty file.
 const InitialState = "1\n"
 
-
 // Render renders haproxy.cfg and the service files of instance i. plan
 // gives the default-server line of services without their own options.
 // When pg_service_provider names another group, that group serves the
