@@ -28,8 +28,9 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Long measurements, ratios and figures printed by the tests (root).
 bench:
-	@echo "no benchmarks yet"
+	PIGSTY_BENCH=1 $(GO) test -count=1 -timeout 60m -v -run 'TestBench' ./build/e2e
 
 clean:
 	rm -rf bin

@@ -198,6 +198,11 @@ func startEtcd(ctx context.Context, sup *supervisor.Supervisor, cfg Config, inv 
 		ClusterState:   "new",
 		Token:          p.EtcdCluster,
 	}
+	// etcd creates its data directory 0700, parents included: make the
+	// parent (the node's /data) first, so that the dbsu can traverse it.
+	if err := os.MkdirAll(filepath.Dir(ec.DataDir), 0o755); err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
 	confFile := filepath.Join(State(cfg.Root), "etcd", "etcd.yml")
 	if err := os.MkdirAll(filepath.Dir(confFile), 0o700); err != nil {
 		return fmt.Errorf("etcd: %w", err)

@@ -102,6 +102,13 @@ func Layout(l layout.Layout, p *inventory.Params, u DBSU, log *slog.Logger) erro
 			return err
 		}
 	}
+	// The dbsu must be able to pass through the parents of its data (the
+	// node's /data, which another component may have created 0700).
+	for _, d := range []string{filepath.Dir(l.Path(p.PgFsMain)), filepath.Dir(l.Path(p.PgFsBackup))} {
+		if err := traversable(d); err != nil {
+			return err
+		}
+	}
 	if err := ensureLink(l.ClusterDir(), l.PG()); err != nil {
 		return err
 	}
@@ -157,6 +164,21 @@ func ensureDir(d dir, u DBSU) error {
 	}
 	if err := os.Chmod(d.path, d.mode); err != nil {
 		return fmt.Errorf("chmod %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// traversable lets everyone pass through a directory (o+x, g+x), leaving
+// its other permissions alone.
+func traversable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	if mode := st.Mode().Perm(); mode&0o011 != 0o011 {
+		if err := os.Chmod(path, mode|0o011); err != nil {
+			return fmt.Errorf("chmod %s: %w", path, err)
+		}
 	}
 	return nil
 }
