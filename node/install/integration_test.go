@@ -105,7 +105,7 @@ func TestIntegrationInstall(t *testing.T) {
 		items []string
 		want  string
 	}{
-		{15, []string{"pgsql-main", "pgsql-common", "pgvector"}, "pgsql-main → postgresql-15-pgvector: not available from the configured sources"},
+		{15, []string{"pgsql-main", "pgsql-common", "pgvector"}, "pgvector → postgresql-15-pgvector: not available from the configured sources"},
 		{15, []string{"pgvector"}, "pgvector → postgresql-15-pgvector: not available from the configured sources"},
 		// Debian 12 has PostgreSQL 15 only; its minor version moves on.
 		{17, []string{"pgsql-main", "pgsql-common"}, "pg_version 17: alias pgsql-main → postgresql-17: no such package here; available instead: postgresql-15 ("},

@@ -101,7 +101,7 @@ func TestPreflightExplicitExtension(t *testing.T) {
 	}
 	// pgvector came first through pgsql-main, so that is the alias named;
 	// asking for it explicitly makes it required.
-	want := []string{"pgsql-main → postgresql-15-pgvector: not available from the configured sources"}
+	want := []string{"pgvector → postgresql-15-pgvector: not available from the configured sources"}
 	if !slices.Equal(p.problems, want) {
 		t.Errorf("problems %q, want %q", p.problems, want)
 	}
