@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,6 +201,44 @@ func TestDemo(t *testing.T) {
 		}
 		if after := h.procs(); fmt.Sprint(after) != fmt.Sprint(before) {
 			t.Errorf("processes changed: %v → %v", before, after)
+		}
+	})
+
+	t.Run("a new service reloads haproxy without dropping connections", func(t *testing.T) {
+		held, err := connect(ctx, meta, metaPw, 5433, "meta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Close(ctx)
+		before := h.procs()["haproxy"]
+		text, _ := os.ReadFile(inv)
+		const anchor = "        pg_crontab:\n"
+		text = []byte(strings.Replace(string(text), anchor,
+			"        pg_services: [ { name: standby ,port: 5435 ,selector: \"[]\" ,backup: \"[? pg_role == `primary`]\" ,dest: default ,check: /sync } ]\n"+anchor, 1))
+		if err := os.WriteFile(inv, text, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out := h.must("demo", "-i", "127.0.0.1", "--timeout", "2m")
+		if !strings.Contains(out, "desired state changed") {
+			t.Errorf("demo did not store the change:\n%s", out)
+		}
+		waitFor(t, 20*time.Second, "service file of pg-meta-standby", func() error {
+			_, err := os.Stat(filepath.Join(h.root, "etc/haproxy/conf.d/pg-meta-standby.cfg"))
+			return err
+		})
+		waitFor(t, 20*time.Second, "port 5435 listening", func() error {
+			c, err := net.DialTimeout("tcp", "127.0.0.1:5435", time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		})
+		if after := h.procs()["haproxy"]; len(after) == 0 || after[0] != before[0] {
+			t.Errorf("haproxy master restarted (%v → %v), not reloaded", before, after)
+		}
+		var one int
+		if err := held.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Errorf("a connection through 5433 did not survive the reload: %v", err)
 		}
 	})
 
