@@ -90,37 +90,11 @@ func config(i *inventory.Instance, l layout.Layout) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// listenAddr is pg_listen with its placeholders resolved: ${ip} the
-// instance's address, ${lo} loopback, ${vip} the cluster VIP. ${vip} is
-// dropped while the VIP is disabled, where pgbouncer could only fail to
-// resolve it.
+// listenAddr is listen_addr: the instance's listen addresses.
 func listenAddr(i *inventory.Instance) (string, error) {
-	p := i.Params
-	var out []string
-	seen := map[string]bool{}
-	for _, a := range strings.Split(p.PgListen, ",") {
-		switch a = strings.TrimSpace(a); a {
-		case "${ip}":
-			a = i.IP
-		case "${lo}":
-			a = "127.0.0.1"
-		case "${vip}":
-			if !p.PgVipEnabled || p.PgVipAddress == "" {
-				continue
-			}
-			a, _, _ = strings.Cut(p.PgVipAddress, "/")
-		}
-		if a == "" || seen[a] {
-			continue
-		}
-		if strings.Contains(a, "${") {
-			return "", fmt.Errorf("pg_listen %q: unknown placeholder in %q; allowed ${ip}, ${lo}, ${vip}", p.PgListen, a)
-		}
-		seen[a] = true
-		out = append(out, a)
+	addrs, err := i.Listen()
+	if err != nil {
+		return "", err
 	}
-	if len(out) == 0 {
-		return "", fmt.Errorf("pg_listen %q: no address to listen on", p.PgListen)
-	}
-	return strings.Join(out, ","), nil
+	return strings.Join(addrs, ","), nil
 }
