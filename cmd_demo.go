@@ -17,8 +17,6 @@ import (
 
 	"pigsty/infra"
 	"pigsty/infra/store"
-	"pigsty/node/facts"
-	"pigsty/node/install"
 	"pigsty/pgsql/inventory"
 )
 
@@ -65,16 +63,8 @@ func runDemo(c *cli.Context) error {
 		return cli.Exit(err.Error(), 2)
 	}
 	fmt.Fprintln(out, "==> install packages")
-	osinfo, err := facts.DetectOS()
-	if err != nil {
+	if err := installFor(c.Context, instances, indent(out), false); err != nil {
 		return err
-	}
-	pkgs, skipped, repos, err := packagesOf(instances, osinfo)
-	if err != nil {
-		return cli.Exit(err.Error(), 2)
-	}
-	if _, err := install.Run(c.Context, install.Options{Packages: pkgs, Skipped: skipped, Repos: repos, Progress: indent(out)}); err != nil {
-		return cli.Exit(err.Error(), 1)
 	}
 	root := c.String("root")
 	fmt.Fprintln(out, "==> start infra")

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -32,32 +34,35 @@ func installCommand() *cli.Command {
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			osinfo, err := facts.DetectOS()
-			if err != nil {
-				return err
-			}
-			pkgs, skipped, repos, err := packagesOf(instances, osinfo)
-			if err != nil {
-				return cli.Exit(err.Error(), 2)
-			}
-			var names []string
-			for _, i := range instances {
-				names = append(names, i.Name)
-			}
-			fmt.Fprintf(c.App.Writer, "install packages of %s for %s\n", strings.Join(names, ", "), osinfo)
-			rep, err := install.Run(c.Context, install.Options{
-				Packages: pkgs, Skipped: skipped, Repos: repos,
-				Progress: c.App.Writer, DryRun: c.Bool("dry-run"),
-			})
-			if err != nil {
-				return cli.Exit(err.Error(), 1)
-			}
-			if rep.MainCluster != "" && rep.MainCluster != "none" {
-				fmt.Fprintf(c.App.Writer, "distribution's main cluster: %s\n", rep.MainCluster)
-			}
-			return nil
+			return installFor(c.Context, instances, c.App.Writer, c.Bool("dry-run"))
 		},
 	}
+}
+
+// installFor installs the packages of the instances (normally the one
+// instance of this host), saying what it does on out.
+func installFor(ctx context.Context, instances []*inventory.Instance, out io.Writer, dryRun bool) error {
+	osinfo, err := facts.DetectOS()
+	if err != nil {
+		return err
+	}
+	pkgs, skipped, repos, err := packagesOf(instances, osinfo)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	var names []string
+	for _, i := range instances {
+		names = append(names, i.Name)
+	}
+	fmt.Fprintf(out, "install packages of %s for %s\n", strings.Join(names, ", "), osinfo)
+	rep, err := install.Run(ctx, install.Options{Packages: pkgs, Skipped: skipped, Repos: repos, Progress: out, DryRun: dryRun})
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	if rep.MainCluster != "" && rep.MainCluster != "none" {
+		fmt.Fprintf(out, "distribution's main cluster: %s\n", rep.MainCluster)
+	}
+	return nil
 }
 
 // packagesOf merges the packages of several instances (normally the one
