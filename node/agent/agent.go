@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"pigsty/infra/store"
@@ -43,8 +44,9 @@ type Agent struct {
 	os    pkgmap.OS
 	host  string
 
-	// what the last convergence did, so repeated passes skip work
+	// what earlier passes did, so repeated passes skip work
 	provisioned map[string]int64 // ins → desired revision provisioned
+	distroOnce  sync.Once        // the distribution's units are disabled once per agent
 }
 
 // New prepares an agent; sup must be the process's supervisor.

@@ -68,7 +68,7 @@ func (r *run) prepare(ctx context.Context) error {
 	}
 	r.dbsu = u
 	r.cred = &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: []uint32{}}
-	prepare.StopDistroServices(ctx, supervisor.CombinedOutput, r.log)
+	r.distroOnce.Do(func() { prepare.StopDistroServices(ctx, supervisor.CombinedOutput, r.log) })
 	return prepare.Layout(r.l, r.inst.Params, u, r.log)
 }
 

@@ -35,7 +35,7 @@ func (r *run) postgres(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !hbaChanged && !autoChanged || !r.inst.Params.PgReload {
+	if (!hbaChanged && !autoChanged) || !r.inst.Params.PgReload {
 		return nil
 	}
 	pid, ok := supervisor.PIDFromFile(filepath.Join(r.l.Data(), "postmaster.pid"), r.l.Data())()
