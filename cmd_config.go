@@ -11,6 +11,8 @@ import (
 	"pigsty/pgsql/inventory"
 )
 
+func init() { command(110, configCommand) }
+
 func configCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "config",

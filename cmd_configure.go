@@ -18,6 +18,8 @@ import (
 	"pigsty/pgsql/pkgmap"
 )
 
+func init() { command(100, configureCommand) }
+
 func configureCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "configure",

@@ -20,6 +20,8 @@ import (
 	"pigsty/pgsql/inventory"
 )
 
+func init() { command(200, demoCommand) }
+
 func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "demo",

@@ -13,6 +13,8 @@ import (
 	"pigsty/infra"
 )
 
+func init() { command(210, infraCommand) }
+
 func infraCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "infra",

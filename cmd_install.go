@@ -14,6 +14,8 @@ import (
 	"pigsty/pgsql/pkgmap"
 )
 
+func init() { command(120, installCommand) }
+
 func installCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "install",

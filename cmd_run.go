@@ -11,6 +11,8 @@ import (
 
 // runCommand holds the binary's own servers and helpers that the agent
 // re-executes as children ("isolation by re-exec"); users do not call it.
+func init() { command(1000, runCommand) }
+
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "run",

@@ -19,6 +19,8 @@ import (
 	"pigsty/pgsql/patroni"
 )
 
+func init() { command(300, statusCommand) }
+
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",

@@ -10,6 +10,8 @@ import (
 	"pigsty/infra"
 )
 
+func init() { command(900, stopCommand) }
+
 func stopCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "stop",

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sort"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -61,17 +62,32 @@ func newApp() *cli.App {
 			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 			return nil
 		},
-		Commands: []*cli.Command{
-			configureCommand(),
-			configCommand(),
-			installCommand(),
-			demoCommand(),
-			infraCommand(),
-			statusCommand(),
-			stopCommand(),
-			runCommand(),
-		},
+		Commands: commandList(),
 	}
+}
+
+// commands are the CLI's commands, each added by the file that defines it
+// (see command), in the order they are listed in --help.
+var commands []struct {
+	order int
+	make  func() *cli.Command
+}
+
+// command adds a command; order places it in --help.
+func command(order int, make func() *cli.Command) {
+	commands = append(commands, struct {
+		order int
+		make  func() *cli.Command
+	}{order, make})
+}
+
+func commandList() []*cli.Command {
+	sort.SliceStable(commands, func(a, b int) bool { return commands[a].order < commands[b].order })
+	out := make([]*cli.Command, 0, len(commands))
+	for _, c := range commands {
+		out = append(out, c.make())
+	}
+	return out
 }
 
 // inventoryFlags are the flags of every command that reads pigsty.yml.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"syscall"
 
 	"pigsty/node/prepare"
@@ -30,31 +31,37 @@ type run struct {
 // coming up (a replica being cloned); the next pass continues.
 var errWaiting = errors.New("waiting")
 
-// converge runs the phases in Pigsty's order and returns the last phase
-// reached.
+// phase is one step of a convergence pass. Features add theirs from their
+// own files (see register), so the pass reads as Pigsty's order.
+type phase struct {
+	order int // position in the pass: lower runs first
+	name  string
+	fn    func(*run, context.Context) error
+}
+
+var phases []phase
+
+// register adds a phase to every pass.
+func register(order int, name string, fn func(*run, context.Context) error) {
+	phases = append(phases, phase{order, name, fn})
+	sort.SliceStable(phases, func(a, b int) bool { return phases[a].order < phases[b].order })
+}
+
+func init() {
+	register(100, "prepare", (*run).prepare)
+	register(200, "certificates", (*run).certificates)
+	register(300, "patroni", (*run).patroni)
+	register(400, "postgres", (*run).postgres)
+	register(500, "provision", (*run).provision)
+	register(700, "pgbouncer", (*run).pgbouncer)
+	register(800, "haproxy", (*run).haproxy)
+}
+
+// converge runs the phases in order and returns the last phase reached.
 func (r *run) converge(ctx context.Context) (string, error) {
-	p := r.inst.Params
 	r.l = layout.New(r.cfg.Root, r.inst)
-	phases := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{"prepare", r.prepare},
-		{"certificates", r.certificates},
-		{"patroni", r.patroni},
-		{"postgres", r.postgres},
-		{"provision", r.provision},
-		{"pgbouncer", r.pgbouncer},
-		{"haproxy", r.haproxy},
-	}
 	for _, ph := range phases {
-		if ph.name == "pgbouncer" && !p.PgbouncerEnabled {
-			continue
-		}
-		if ph.name == "haproxy" && !p.HaproxyEnabled {
-			continue
-		}
-		if err := ph.fn(ctx); err != nil {
+		if err := ph.fn(r, ctx); err != nil {
 			return ph.name, fmt.Errorf("%s: %w", ph.name, err)
 		}
 	}

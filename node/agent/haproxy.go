@@ -26,6 +26,9 @@ import (
 // the servers' states so that the new workers do not route to a replica
 // before their first check.
 func (r *run) haproxy(ctx context.Context) error {
+	if !r.inst.Params.HaproxyEnabled {
+		return nil
+	}
 	plan, err := r.inst.Params.Plan()
 	if err != nil {
 		return err

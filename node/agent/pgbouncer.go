@@ -18,6 +18,9 @@ import (
 // verifiers as the server stores them — and keeps pgbouncer running,
 // reloading it when a file changed.
 func (r *run) pgbouncer(ctx context.Context) error {
+	if !r.inst.Params.PgbouncerEnabled {
+		return nil
+	}
 	var users []string
 	for _, u := range r.inst.Users {
 		if u.Pgbouncer && !u.Absent() {

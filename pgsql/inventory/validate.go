@@ -207,7 +207,14 @@ func (v *validator) host(h *Host) {
 	v.hbaRules(h, "pgb_default_hba_rules", p.PgbDefaultHbaRules, true)
 	v.hbaRules(h, "pgb_hba_rules", p.PgbHbaRules, true)
 	v.ports(h)
+	for _, check := range hostChecks {
+		check(v, h)
+	}
 }
+
+// hostChecks are checks of an instance's host that features add from
+// their own files (func init() { hostChecks = append(hostChecks, …) }).
+var hostChecks []func(*validator, *Host)
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
