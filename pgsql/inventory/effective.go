@@ -108,18 +108,20 @@ func resolveServices(i *Instance, c *Cluster) []ServiceEndpoint {
 	for _, s := range append(append([]Service(nil), p.PgDefaultServices...), p.PgServices...) {
 		sel, _ := ParseSelector(s.Selector)
 		bak, _ := ParseSelector(s.Backup)
+		// validation has run both selectors over these members already
+		selected, _ := sel.Select(vars)
+		backups, _ := bak.Select(vars)
 		ep := ServiceEndpoint{
 			Name: c.Name + "-" + s.Name, Port: s.Port, IP: s.IP, Check: s.Check,
 			Maxconn: s.Maxconn, Balance: s.Balance, Options: s.Options, Origin: s.Origin,
 			Dest: destPort(s.Dest, p),
 		}
 		for n, m := range c.Instances {
-			backup := bak.Match(vars[n])
-			if !sel.Match(vars[n]) && !backup {
+			if !selected[n] && !backups[n] {
 				continue
 			}
 			ep.Servers = append(ep.Servers, ServiceServer{
-				Name: m.Name, IP: m.IP, Port: destPort(s.Dest, m.Params), Weight: m.Params.PgWeight, Backup: backup,
+				Name: m.Name, IP: m.IP, Port: destPort(s.Dest, m.Params), Weight: m.Params.PgWeight, Backup: backups[n],
 			})
 		}
 		out = append(out, ep)

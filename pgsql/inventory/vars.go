@@ -23,10 +23,16 @@ func (p *Params) Vars() map[string]any {
 	return out
 }
 
-// selectorVars is what a service selector sees of a member.
+// selectorVars is what a service selector sees of a member: its
+// variables as JSON values, and its address as inventory_hostname.
 func (i *Instance) selectorVars() map[string]any {
 	m := i.Params.Vars()
 	m["inventory_hostname"] = i.IP
 	m["ip"] = i.IP
-	return m
+	out, err := jsonVars(m)
+	if err != nil {
+		// Params holds only JSON-encodable values; keep the identity at least.
+		return map[string]any{"inventory_hostname": i.IP, "ip": i.IP, "pg_role": i.Role, "pg_seq": float64(i.Seq)}
+	}
+	return out
 }
