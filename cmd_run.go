@@ -13,12 +13,18 @@ import (
 // re-executes as children ("isolation by re-exec"); users do not call it.
 func init() { command(1000, runCommand) }
 
+// runSubcommands are the servers and helpers the agent re-executes; a
+// feature adds its own from its file with runSubcommand.
+var runSubcommands []*cli.Command
+
+func runSubcommand(c *cli.Command) { runSubcommands = append(runSubcommands, c) }
+
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "run",
 		Hidden: true,
 		Usage:  "run an embedded server or helper (started by the agent)",
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			{
 				Name:  "etcd",
 				Usage: "the embedded etcd member",
@@ -34,6 +40,6 @@ func runCommand() *cli.Command {
 					return dbsu.Main(c.Context, os.Stdin, os.Stdout)
 				},
 			},
-		},
+		}, runSubcommands...),
 	}
 }
