@@ -58,6 +58,7 @@ func newHost(t *testing.T) *host {
 	if os.Geteuid() != 0 || testing.Short() {
 		t.Skip("needs root and the real packages (not -short)")
 	}
+	lockHost(t)
 	if out, err := exec.Command("pgrep", "-f", "pigsty.* infra").Output(); err == nil && len(out) > 0 {
 		t.Skipf("another pigsty agent runs on this machine: %s", out)
 	}
@@ -77,6 +78,22 @@ func newHost(t *testing.T) *host {
 		}
 	})
 	return h
+}
+
+// lockHost serializes the tests that bring up a host on the standard ports
+// of this machine (5432, 6432, 5433-5438, 8008, 2379, …), across packages
+// and processes.
+func lockHost(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "pigsty-e2e.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
 }
 
 // run runs the binary with PIGSTY_ROOT set, in the root directory.
