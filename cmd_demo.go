@@ -184,7 +184,7 @@ func systemd() bool {
 
 // openStore connects to the inventory's etcd, waiting for it to come up.
 func openStore(ctx context.Context, inv *inventory.Inventory) (*store.Store, error) {
-	endpoints := infra.EtcdEndpoints(inv)
+	endpoints := inv.EtcdEndpoints()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		st, err := store.Open(ctx, endpoints, quietLog())

@@ -12,7 +12,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"pigsty/infra"
 	"pigsty/infra/store"
 	"pigsty/node/agent"
 	"pigsty/pgsql/inventory"
@@ -143,7 +142,7 @@ func clusterMembers(ctx context.Context, cls *inventory.Cluster) map[string]patr
 }
 
 func openStoreOnce(ctx context.Context, inv *inventory.Inventory) (*store.Store, error) {
-	return store.Open(ctx, infra.EtcdEndpoints(inv), quietLog())
+	return store.Open(ctx, inv.EtcdEndpoints(), quietLog())
 }
 
 func printStatus(c *cli.Context, rows []statusRow) {

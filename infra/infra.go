@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err
 		}
 	}
-	st, err := store.Open(ctx, EtcdEndpoints(inv), log)
+	st, err := store.Open(ctx, inv.EtcdEndpoints(), log)
 	if err != nil {
 		return fmt.Errorf("infra: %w", err)
 	}
@@ -165,15 +165,6 @@ func localInfraIP(inv *inventory.Inventory) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("infra: none of the infra hosts (%s) is an address of this machine: give one with --ip", strings.Join(inv.InfraIPs(), ", "))
-}
-
-// EtcdEndpoints are the client URLs of the etcd members.
-func EtcdEndpoints(inv *inventory.Inventory) []string {
-	var out []string
-	for _, ip := range inv.EtcdIPs() {
-		out = append(out, "http://"+net.JoinHostPort(ip, strconv.Itoa(inv.Host(ip).Params.EtcdPort)))
-	}
-	return out
 }
 
 // startEtcd runs this host's etcd member as `pigsty run etcd`.

@@ -181,3 +181,24 @@ func serial() *big.Int {
 	}
 	return n
 }
+
+// Sign issues a certificate for the key of a certificate request, with
+// the subject and names the CA decides (a request's own subject is not
+// trusted).
+func (ca *CA) Sign(csr *x509.CertificateRequest, cn string, dnsNames []string, ips []net.IP) ([]byte, error) {
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{"pigsty"}, OrganizationalUnit: []string{"postgres"}},
+		DNSNames:     dnsNames,
+		IPAddresses:  ips,
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(Validity),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, csr.PublicKey, ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: sign %s: %w", cn, err)
+	}
+	return pemBlock("CERTIFICATE", der), nil
+}

@@ -1,8 +1,10 @@
 package inventory
 
 import (
+	"net"
 	"reflect"
 	"sort"
+	"strconv"
 )
 
 var paramsType = reflect.TypeOf(Params{})
@@ -91,5 +93,14 @@ func (inv *Inventory) ips(keep func(*Host) bool) []string {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return ipLess(out[i], out[j]) })
+	return out
+}
+
+// EtcdEndpoints are the client URLs of the etcd members.
+func (inv *Inventory) EtcdEndpoints() []string {
+	var out []string
+	for _, ip := range inv.EtcdIPs() {
+		out = append(out, "http://"+net.JoinHostPort(ip, strconv.Itoa(inv.Host(ip).Params.EtcdPort)))
+	}
 	return out
 }
