@@ -4,30 +4,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"pigsty/infra/etcd"
+	"pigsty/internal/testkit"
 )
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // testConfig is a single loopback member whose data lives in dir; etcd
 // creates dir itself so that it gets mode 0700.
 func testConfig(t *testing.T, dir string) etcd.Config {
 	t.Helper()
-	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	client := fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))
+	peer := fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))
 	return etcd.Config{
 		Name:           "etcd-1",
 		DataDir:        dir,

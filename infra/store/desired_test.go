@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"pigsty/infra/store"
+	"pigsty/internal/testkit"
 )
 
 const inventory = "all:\n  children:\n    pg-test:\n      hosts: {10.10.10.11: {pg_seq: 1, pg_role: primary}}\n      vars: {pg_cluster: pg-test}\n"
@@ -140,7 +141,7 @@ func TestWatchDesiredSurvivesRestart(t *testing.T) {
 	// two writes, and the history compacted past them.
 	m.stop()
 	port := m.cfg.ClientURLs
-	m.cfg.ClientURLs = []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))}
+	m.cfg.ClientURLs = []string{fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))}
 	m.start()
 	writer := m.open(t)
 	if _, _, err := writer.PutDesired(ctx, []byte("a: 3\n"), nil, "t"); err != nil {

@@ -4,24 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"pigsty/infra/etcd"
 	"pigsty/infra/store"
+	"pigsty/internal/testkit"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), nil))
@@ -37,11 +27,11 @@ type member struct {
 
 func newMember(t *testing.T) *member {
 	t.Helper()
-	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	peer := fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))
 	m := &member{t: t, cfg: etcd.Config{
 		Name:           "etcd-1",
 		DataDir:        filepath.Join(t.TempDir(), "data"),
-		ClientURLs:     []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
+		ClientURLs:     []string{fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))},
 		PeerURLs:       []string{peer},
 		InitialCluster: "etcd-1=" + peer,
 		Token:          "etcd",

@@ -5,15 +5,14 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"pigsty/internal/testkit"
 	"pigsty/node/facts"
 	"pigsty/pgsql/pkgmap"
 )
@@ -137,12 +136,8 @@ func TestIntegrationClusterEmptiness(t *testing.T) {
 	if _, err := os.Stat(bin + "/initdb"); err != nil {
 		t.Skip("postgresql-15 not installed")
 	}
-	pg, err := user.Lookup("postgres")
-	if err != nil {
-		t.Skip("no postgres user")
-	}
-	uid, _ := strconv.Atoi(pg.Uid)
-	gid, _ := strconv.Atoi(pg.Gid)
+	pg := testkit.PostgresCredential(t)
+	uid, gid := int(pg.Uid), int(pg.Gid)
 	// Not t.TempDir: its parent is private to root, the cluster runs as postgres.
 	dir, err := os.MkdirTemp("", "pigsty-scratch-cluster-")
 	if err != nil {

@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pigsty/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -36,7 +37,7 @@ type env struct {
 	marker string
 	cred   *syscall.Credential // nobody when the test runs as root
 	log    *slog.Logger
-	logs   *syncBuffer
+	logs   *testkit.Output
 }
 
 func newEnv(t *testing.T) *env {
@@ -63,7 +64,7 @@ func newEnv(t *testing.T) *env {
 		gid, _ := strconv.Atoi(u.Gid)
 		e.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
 	}
-	e.logs = &syncBuffer{}
+	e.logs = &testkit.Output{}
 	e.log = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		killMarked(t, e.marker)
@@ -209,21 +210,4 @@ func killMarked(t *testing.T, marker string) {
 	}
 	session, _ := unix.Getsid(0)
 	reapOnce(os.Getpid(), session, slog.New(slog.NewTextHandler(io.Discard, nil)))
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -1,7 +1,6 @@
 package haproxy
 
 import (
-	"flag"
 	"os"
 	"os/exec"
 	"os/user"
@@ -10,12 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"pigsty/assets"
-	"pigsty/pgsql/inventory"
+	"pigsty/internal/testkit"
 	"pigsty/pgsql/layout"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 const haproxyBin = "/usr/sbin/haproxy"
 
@@ -54,10 +50,10 @@ func TestGolden(t *testing.T) {
 				if f.Mode != want {
 					t.Errorf("%s: mode %o, want %o", path, f.Mode, want)
 				}
-				golden(t, g.name+"."+strings.ReplaceAll(name, "/", "."), f.Data)
+				testkit.Golden(t, g.name+"."+strings.ReplaceAll(name, "/", "."), f.Data)
 			}
 			sort.Strings(names)
-			golden(t, g.name+".files", []byte(strings.Join(names, "\n")+"\n"))
+			testkit.Golden(t, g.name+".files", []byte(strings.Join(names, "\n")+"\n"))
 		})
 	}
 }
@@ -84,7 +80,7 @@ func TestHAProxyAccepts(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			i := instance(t, g.conf, g.ins, g.extra...)
+			i := testkit.Instance(t, g.conf, g.ins, g.extra...)
 			l := layout.New(root, i)
 			if err := os.MkdirAll(ServicesDir(l), 0o755); err != nil {
 				t.Fatal(err)
@@ -150,7 +146,7 @@ func TestRefused(t *testing.T) {
 		{"options spanning lines", []string{`{"pg_services": [{"name": "x", "port": 5440, "selector": "[]", "options": "inter 1s\nbackend evil"}]}`}, "span lines"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			i := instance(t, "ha", "pg-test-2", c.extra...)
+			i := testkit.Instance(t, "ha", "pg-test-2", c.extra...)
 			plan, err := i.Params.Plan()
 			if err != nil {
 				t.Fatal(err)
@@ -181,7 +177,7 @@ func TestWord(t *testing.T) {
 
 func render(t *testing.T, conf, ins, root string, run Runtime, extra ...string) Files {
 	t.Helper()
-	i := instance(t, conf, ins, extra...)
+	i := testkit.Instance(t, conf, ins, extra...)
 	plan, err := i.Params.Plan()
 	if err != nil {
 		t.Fatal(err)
@@ -191,44 +187,4 @@ func render(t *testing.T, conf, ins, root string, run Runtime, extra ...string) 
 		t.Fatal(err)
 	}
 	return files
-}
-
-func instance(t *testing.T, conf, ins string, extra ...string) *inventory.Instance {
-	t.Helper()
-	data, err := assets.Conf(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := inventory.Parse(conf+".yml", data, append([]string{"pg_version=15"}, extra...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, i := range inv.Instances() {
-		if i.Name == ins {
-			return i
-		}
-	}
-	t.Fatalf("no instance %s in %s", ins, conf)
-	return nil
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the output; regenerate with -update and review the diff\n%s", path, got)
-	}
 }

@@ -1,20 +1,18 @@
 package haproxy
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"pigsty/internal/testkit"
 	"pigsty/pgsql/layout"
 )
 
@@ -37,7 +35,7 @@ func TestLiveStats(t *testing.T) {
 	if _, err := user.Lookup(run.User); err != nil {
 		run.User, run.Group = "", ""
 	}
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	const password = `it's $HOME #1`
 	extra := fmt.Sprintf(`{"pg_default_services": [], "haproxy_exporter_port": %d, "haproxy_admin_password": %q}`, port, password)
 	root, err := os.MkdirTemp("", "pigsty-haproxy-")
@@ -45,7 +43,7 @@ func TestLiveStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
-	i := instance(t, "meta", "pg-meta-1", extra)
+	i := testkit.Instance(t, "meta", "pg-meta-1", extra)
 	l := layout.New(root, i)
 	for path, f := range render(t, "meta", "pg-meta-1", root, run, extra) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -60,7 +58,7 @@ func TestLiveStats(t *testing.T) {
 	}
 	writeState(t, l)
 
-	var out syncBuffer
+	var out testkit.Output
 	cmd := exec.Command(haproxyBin, "-W", "-db", "-f", ConfigPath(l), "-f", ServicesDir(l))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -117,31 +115,4 @@ func TestLiveStats(t *testing.T) {
 	if s := out.String(); strings.Contains(s, "WARNING") || strings.Contains(s, "ALERT") {
 		t.Errorf("haproxy complained:\n%s", s)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,18 +1,13 @@
 package hba
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"pigsty/assets"
+	"pigsty/internal/testkit"
 	"pigsty/pgsql/inventory"
 	"pigsty/pgsql/layout"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // haRules adds cluster rules to ha.yml that exercise ordering, role
 // filters and the aliases the default rules do not use.
@@ -46,7 +41,7 @@ var goldens = []struct {
 
 func TestGolden(t *testing.T) {
 	for _, g := range goldens {
-		i := instance(t, g.conf, g.ins, g.extra...)
+		i := testkit.Instance(t, g.conf, g.ins, g.extra...)
 		l := layout.New("/", i)
 		for _, f := range []struct {
 			suffix string
@@ -60,7 +55,7 @@ func TestGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				golden(t, g.name+"."+f.suffix, out)
+				testkit.Golden(t, g.name+"."+f.suffix, out)
 				again, _ := f.render(i, l)
 				if string(again) != string(out) {
 					t.Error("rendering twice gave different bytes")
@@ -73,7 +68,7 @@ func TestGolden(t *testing.T) {
 // The rendered files must follow the root of the layout: hosts of the
 // multi-host harness share one filesystem.
 func TestPathsFollowRoot(t *testing.T) {
-	i := instance(t, "meta", "pg-meta-1")
+	i := testkit.Instance(t, "meta", "pg-meta-1")
 	l := layout.New("/srv/host1", i)
 	for _, render := range []func(*inventory.Instance, layout.Layout) ([]byte, error){RenderPostgres, RenderPgbouncer} {
 		out, err := render(i, l)
@@ -89,7 +84,7 @@ func TestPathsFollowRoot(t *testing.T) {
 }
 
 func TestAliases(t *testing.T) {
-	i := instance(t, "ha", "pg-test-2", "pg_pwd_enc=md5")
+	i := testkit.Instance(t, "ha", "pg-test-2", "pg_pwd_enc=md5")
 	cases := []struct {
 		rule inventory.HBARule
 		pg   string // the records, one per line, fields separated by one space
@@ -160,7 +155,7 @@ func TestRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			i := instance(t, "meta", "pg-meta-1")
+			i := testkit.Instance(t, "meta", "pg-meta-1")
 			render := RenderPostgres
 			if c.pgbouncer {
 				i.PgbHBA = append(i.PgbHBA, c.rule)
@@ -182,7 +177,7 @@ func TestRefused(t *testing.T) {
 // A disabled rule that could not be rendered is still an error: the role
 // may change, and the file must be right then too.
 func TestDisabledRulesAreChecked(t *testing.T) {
-	i := instance(t, "meta", "pg-meta-1")
+	i := testkit.Instance(t, "meta", "pg-meta-1")
 	r := rule(`all`, `all`, `nowhere`, `pwd`)
 	r.Role = "replica"
 	i.HBA = append(i.HBA, r)
@@ -193,44 +188,4 @@ func TestDisabledRulesAreChecked(t *testing.T) {
 
 func rule(user, db, addr, auth string) inventory.HBARule {
 	return inventory.HBARule{User: user, DB: db, Addr: addr, Auth: auth, Role: "common"}
-}
-
-func instance(t *testing.T, conf, ins string, extra ...string) *inventory.Instance {
-	t.Helper()
-	data, err := assets.Conf(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := inventory.Parse(conf+".yml", data, append([]string{"pg_version=15"}, extra...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, i := range inv.Instances() {
-		if i.Name == ins {
-			return i
-		}
-	}
-	t.Fatalf("no instance %s in %s", ins, conf)
-	return nil
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the output; regenerate with -update and review the diff\n%s", path, got)
-	}
 }

@@ -1,7 +1,6 @@
 package hba
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,18 +9,16 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"pigsty/internal/testkit"
 	"pigsty/pgsql/layout"
 )
 
@@ -37,13 +34,13 @@ func TestPgbouncerLoadsRenderedFiles(t *testing.T) {
 	cred := liveCredential(t, pgbouncerBin)
 	for _, g := range goldens {
 		t.Run(g.name, func(t *testing.T) {
-			i := instance(t, g.conf, g.ins, g.extra...)
+			i := testkit.Instance(t, g.conf, g.ins, g.extra...)
 			hba, err := RenderPgbouncer(i, layout.New("/", i))
 			if err != nil {
 				t.Fatal(err)
 			}
 			dir := ownedDir(t, cred)
-			port := freePort(t)
+			port := testkit.FreePort(t)
 			ini := fmt.Sprintf(`[databases]
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -57,10 +54,10 @@ auth_hba_file = %s/pgb_hba.conf
 			write(t, cred, filepath.Join(dir, "pgb_hba.conf"), hba)
 			write(t, cred, filepath.Join(dir, "userlist.txt"), nil)
 			write(t, cred, filepath.Join(dir, "pgbouncer.ini"), []byte(ini))
-			p := start(t, cred, pgbouncerBin, []string{filepath.Join(dir, "pgbouncer.ini")}, "process up")
+			p := testkit.Start(t, cred, pgbouncerBin, []string{filepath.Join(dir, "pgbouncer.ini")}, "process up")
 			for _, bad := range []string{"WARNING", "ERROR", "FATAL"} {
-				if strings.Contains(p.output(), bad) {
-					t.Errorf("pgbouncer complained about the rendered file:\n%s\n%s", p.output(), hba)
+				if strings.Contains(p.String(), bad) {
+					t.Errorf("pgbouncer complained about the rendered file:\n%s\n%s", p.String(), hba)
 				}
 			}
 		})
@@ -87,18 +84,18 @@ func TestPostgresLoadsRenderedFiles(t *testing.T) {
 	write(t, cred, filepath.Join(dir, "server.key"), key)
 	for _, g := range goldens {
 		t.Run(g.name, func(t *testing.T) {
-			i := instance(t, g.conf, g.ins, g.extra...)
+			i := testkit.Instance(t, g.conf, g.ins, g.extra...)
 			hba, err := RenderPostgres(i, layout.New("/", i))
 			if err != nil {
 				t.Fatal(err)
 			}
 			write(t, cred, filepath.Join(data, "pg_hba.conf"), hba)
-			p := start(t, cred, filepath.Join(pgBinDir, "postgres"), []string{
-				"-D", data, "-p", strconv.Itoa(freePort(t)), "-k", dir, "-c", "listen_addresses=",
+			p := testkit.Start(t, cred, filepath.Join(pgBinDir, "postgres"), []string{
+				"-D", data, "-p", strconv.Itoa(testkit.FreePort(t)), "-k", dir, "-c", "listen_addresses=",
 				"-c", "ssl=on", "-c", "ssl_cert_file=" + filepath.Join(dir, "server.crt"), "-c", "ssl_key_file=" + filepath.Join(dir, "server.key"),
 			}, "ready to accept connections")
-			if strings.Contains(p.output(), "pg_hba.conf") {
-				t.Errorf("postgres complained about the rendered file:\n%s", p.output())
+			if strings.Contains(p.String(), "pg_hba.conf") {
+				t.Errorf("postgres complained about the rendered file:\n%s", p.String())
 			}
 		})
 	}
@@ -113,13 +110,7 @@ func liveCredential(t *testing.T, binary string) *syscall.Credential {
 	if _, err := os.Stat(binary); err != nil {
 		t.Skipf("%s is not installed", binary)
 	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		t.Skip("no postgres user")
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	return testkit.PostgresCredential(t)
 }
 
 func ownedDir(t *testing.T, cred *syscall.Credential) string {
@@ -143,69 +134,6 @@ func write(t *testing.T, cred *syscall.Credential, path string, data []byte) {
 	if err := os.Chown(path, int(cred.Uid), int(cred.Gid)); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-type process struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	done chan struct{}
-}
-
-func (p *process) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.buf.Write(b)
-}
-
-func (p *process) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.buf.String()
-}
-
-// start runs a server in the foreground as cred until its output shows
-// ready; it is interrupted, and killed if need be, when the test ends.
-func start(t *testing.T, cred *syscall.Credential, bin string, args []string, ready string) *process {
-	t.Helper()
-	p := &process{done: make(chan struct{})}
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
-	cmd.Stdout, cmd.Stderr = p, p
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
-	deadline := time.After(15 * time.Second)
-	for !strings.Contains(p.output(), ready) {
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited before %q:\n%s", bin, ready, p.output())
-		case <-deadline:
-			t.Fatalf("%s did not say %q in 15 s:\n%s", bin, ready, p.output())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return p
 }
 
 func selfSigned(t *testing.T) (crt, key []byte) {

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"pigsty/infra/etcd"
 	"pigsty/infra/pki"
+	"pigsty/internal/testkit"
 	"pigsty/pgsql/inventory"
 	"pigsty/pgsql/layout"
 	"pigsty/pgsql/patroni"
@@ -53,7 +53,7 @@ const liveInventory = `all:
 `
 
 // liveEnv is what the live check needs from the machine, or why it skips.
-func liveEnv(t *testing.T) (pythonPath string, dbsu *user.User) {
+func liveEnv(t *testing.T) (pythonPath string, dbsu *syscall.Credential) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("live Patroni check skipped in -short mode")
@@ -62,10 +62,7 @@ func liveEnv(t *testing.T) (pythonPath string, dbsu *user.User) {
 		t.Skip("live Patroni check needs root (it runs Patroni as the dbsu)")
 	}
 	pythonPath = vendoredPatroni(t)
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		t.Skipf("live Patroni check: %v", err)
-	}
+	dbsu = testkit.PostgresCredential(t)
 	for _, port := range []int{livePgPort, livePatroniPort} {
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
@@ -73,7 +70,7 @@ func liveEnv(t *testing.T) (pythonPath string, dbsu *user.User) {
 		}
 		l.Close()
 	}
-	return pythonPath, u
+	return pythonPath, dbsu
 }
 
 // vendoredPatroni is the PYTHONPATH of the vendored Patroni; it skips the
@@ -100,8 +97,7 @@ func vendoredPatroni(t *testing.T) string {
 
 func TestLivePatroni(t *testing.T) {
 	pythonPath, dbsu := liveEnv(t)
-	uid, _ := strconv.Atoi(dbsu.Uid)
-	gid, _ := strconv.Atoi(dbsu.Gid)
+	uid, gid := int(dbsu.Uid), int(dbsu.Gid)
 
 	// Not t.TempDir: the dbsu must be able to walk into it.
 	root, err := os.MkdirTemp("", "pigsty-patroni-live-")
@@ -287,14 +283,10 @@ func startEtcd(t *testing.T, dir string) string {
 	return client
 }
 
+// freeAddr is a loopback host:port that was free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testkit.FreePort(t)))
 }
 
 // patroniProc is the Patroni child and the file its output goes to.

@@ -3,7 +3,6 @@ package patroni
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,13 +11,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"pigsty/internal/testkit"
 	"pigsty/pgsql/inventory"
 	"pigsty/pgsql/layout"
 	"pigsty/pgsql/pkgmap"
 	"pigsty/pgsql/tune"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // Fixed host facts for every golden: a 4-core, 16 GiB, 200 GiB Debian 12 node.
 var (
@@ -105,7 +103,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join("testdata", g.name+".yml")
-			if *update {
+			if testkit.Updating() {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -1,21 +1,17 @@
 package pgbouncer
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"pigsty/internal/testkit"
 	"pigsty/pgsql/hba"
 	"pigsty/pgsql/layout"
 )
@@ -39,14 +35,14 @@ func TestLive(t *testing.T) {
 			t.Skipf("%s is not installed", bin)
 		}
 	}
-	cred := postgresCredential(t)
+	cred := testkit.PostgresCredential(t)
 	root, err := os.MkdirTemp("", "pigsty-pgbouncer-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
-	port := freePort(t)
-	i := instance(t, "meta", "pg-meta-1", metaPools, "pg_listen=${lo}", fmt.Sprintf("pgbouncer_port=%d", port))
+	port := testkit.FreePort(t)
+	i := testkit.Instance(t, "meta", "pg-meta-1", metaPools, "pg_listen=${lo}", fmt.Sprintf("pgbouncer_port=%d", port))
 	l := layout.New(root, i)
 	files, err := Render(i, l, secrets())
 	if err != nil {
@@ -69,10 +65,10 @@ func TestLive(t *testing.T) {
 	}
 	chownTree(t, root, cred)
 
-	p := start(t, cred, pgbouncerBin, []string{ConfigPath(l)}, "process up")
+	p := testkit.Start(t, cred, pgbouncerBin, []string{ConfigPath(l)}, "process up")
 	for _, bad := range []string{"WARNING", "ERROR", "FATAL"} {
-		if strings.Contains(p.output(), bad) {
-			t.Errorf("pgbouncer complained:\n%s", p.output())
+		if strings.Contains(p.String(), bad) {
+			t.Errorf("pgbouncer complained:\n%s", p.String())
 		}
 	}
 
@@ -81,7 +77,7 @@ func TestLive(t *testing.T) {
 	}
 	out, err := psql(nil, tcp("dbuser_dba", "DBUser.DBA"), "SHOW USERS")
 	if err != nil {
-		t.Fatalf("admin login by password: %v\n%s\npgbouncer:\n%s", err, out, p.output())
+		t.Fatalf("admin login by password: %v\n%s\npgbouncer:\n%s", err, out, p.String())
 	}
 	if !strings.Contains(out, "dbuser_app|statement") {
 		t.Errorf("SHOW USERS lacks dbuser_app's pool mode from useropts.txt:\n%s", out)
@@ -94,7 +90,7 @@ func TestLive(t *testing.T) {
 	sock := fmt.Sprintf("host=%s port=%d dbname=pgbouncer user=postgres connect_timeout=5", l.Socket(), port)
 	out, err = psql(cred, sock, "SHOW DATABASES")
 	if err != nil {
-		t.Fatalf("dbsu login by peer: %v\n%s\npgbouncer:\n%s", err, out, p.output())
+		t.Fatalf("dbsu login by peer: %v\n%s\npgbouncer:\n%s", err, out, p.String())
 	}
 	for _, want := range []string{"meta|" + l.Socket() + "|5432|meta||64|0|32|", "pool|" + l.Socket() + "|5432|pool||16|2|4|session|40|"} {
 		if !strings.Contains(out, want) {
@@ -119,17 +115,6 @@ func psql(cred *syscall.Credential, conninfo, command string) (string, error) {
 	return string(out), err
 }
 
-func postgresCredential(t *testing.T) *syscall.Credential {
-	t.Helper()
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		t.Skip("no postgres user")
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-}
-
 func chownTree(t *testing.T, root string, cred *syscall.Credential) {
 	t.Helper()
 	err := filepath.Walk(root, func(path string, _ os.FileInfo, err error) error {
@@ -141,67 +126,4 @@ func chownTree(t *testing.T, root string, cred *syscall.Credential) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-type process struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (p *process) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.buf.Write(b)
-}
-
-func (p *process) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.buf.String()
-}
-
-// start runs a server in the foreground as cred until its output shows
-// ready; it is interrupted, and killed if need be, when the test ends.
-func start(t *testing.T, cred *syscall.Credential, bin string, args []string, ready string) *process {
-	t.Helper()
-	p := &process{}
-	done := make(chan struct{})
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
-	cmd.Stdout, cmd.Stderr = p, p
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	})
-	deadline := time.After(15 * time.Second)
-	for !strings.Contains(p.output(), ready) {
-		select {
-		case <-done:
-			t.Fatalf("%s exited before %q:\n%s", bin, ready, p.output())
-		case <-deadline:
-			t.Fatalf("%s did not say %q in 15 s:\n%s", bin, ready, p.output())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return p
 }

@@ -1,20 +1,15 @@
 package pgbouncer
 
 import (
-	"flag"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"pigsty/assets"
-	"pigsty/pgsql/inventory"
+	"pigsty/internal/testkit"
 	"pigsty/pgsql/layout"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // metaPools replaces meta.yml's databases and users with ones that use
 // every pool field, and the cases pgbouncer must leave out.
@@ -65,7 +60,7 @@ func TestGolden(t *testing.T) {
 		{"pg-test-3", "ha", "pg-test-3", []string{testAccess}},
 	} {
 		t.Run(g.name, func(t *testing.T) {
-			i := instance(t, g.conf, g.ins, g.extra...)
+			i := testkit.Instance(t, g.conf, g.ins, g.extra...)
 			l := layout.New("/", i)
 			files, err := Render(i, l, secrets())
 			if err != nil {
@@ -87,14 +82,14 @@ func TestGolden(t *testing.T) {
 				if f.Mode != mode {
 					t.Errorf("%s: mode %o, want %o", path, f.Mode, mode)
 				}
-				golden(t, g.name+"."+filepath.Base(path), f.Data)
+				testkit.Golden(t, g.name+"."+filepath.Base(path), f.Data)
 			}
 		})
 	}
 }
 
 func TestUserList(t *testing.T) {
-	i := instance(t, "meta", "pg-meta-1", metaPools)
+	i := testkit.Instance(t, "meta", "pg-meta-1", metaPools)
 	s := secrets()
 	s["dbuser_view"] = `odd"secret`
 	list, err := userList(i, s)
@@ -139,7 +134,7 @@ func TestListenAddr(t *testing.T) {
 		{"${vip}", false, ""},
 		{"${ip},${host}", false, ""},
 	} {
-		i := instance(t, "ha", "pg-test-2")
+		i := testkit.Instance(t, "ha", "pg-test-2")
 		i.Params.PgListen, i.Params.PgVipEnabled = c.listen, c.vip
 		got, err := listenAddr(i)
 		if c.want == "" {
@@ -155,7 +150,7 @@ func TestListenAddr(t *testing.T) {
 }
 
 func TestRefusesNegativePoolSize(t *testing.T) {
-	i := instance(t, "meta", "pg-meta-1")
+	i := testkit.Instance(t, "meta", "pg-meta-1")
 	n := -1
 	i.Databases[0].PoolSize = &n
 	if _, err := Render(i, layout.New("/", i), nil); err == nil || !strings.Contains(err.Error(), "pg-meta-1") {
@@ -166,7 +161,7 @@ func TestRefusesNegativePoolSize(t *testing.T) {
 // Every path in the files follows the layout's root: hosts of the
 // multi-host harness share one filesystem.
 func TestPathsFollowRoot(t *testing.T) {
-	i := instance(t, "meta", "pg-meta-1")
+	i := testkit.Instance(t, "meta", "pg-meta-1")
 	files, err := Render(i, layout.New("/srv/h1", i), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -182,42 +177,5 @@ func TestPathsFollowRoot(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func instance(t *testing.T, conf, ins string, extra ...string) *inventory.Instance {
-	t.Helper()
-	data, err := assets.Conf(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := inventory.Parse(conf+".yml", data, append([]string{"pg_version=15"}, extra...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, i := range inv.Instances() {
-		if i.Name == ins {
-			return i
-		}
-	}
-	t.Fatalf("no instance %s in %s", ins, conf)
-	return nil
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the output; regenerate with -update and review the diff\n%s", path, got)
 	}
 }

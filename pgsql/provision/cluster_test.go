@@ -3,10 +3,8 @@ package provision
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"pigsty/internal/testkit"
 )
 
 // pgBin is where Debian installs PostgreSQL 15.
@@ -41,22 +41,17 @@ func startCluster(t *testing.T) *cluster {
 	if _, err := os.Stat(filepath.Join(pgBin, "initdb")); err != nil {
 		t.Skipf("integration test: PostgreSQL 15 is not installed: %v", err)
 	}
-	pgUser, err := user.Lookup("postgres")
-	if err != nil {
-		t.Skipf("integration test: no postgres user: %v", err)
-	}
-	uid, _ := strconv.Atoi(pgUser.Uid)
-	gid, _ := strconv.Atoi(pgUser.Gid)
+	cred := testkit.PostgresCredential(t)
 
 	dir, err := os.MkdirTemp("", "pigsty-provision-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chown(dir, uid, gid); err != nil {
+	if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{dir: dir, port: freePort(t), cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	c := &cluster{dir: dir, port: testkit.FreePort(t), cred: cred}
 	data := c.data()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -166,14 +161,4 @@ func (c *cluster) login(ctx context.Context, user, password, database string) (*
 	}
 	cfg.User, cfg.Password, cfg.Database = user, password, database
 	return pgx.ConnectConfig(ctx, cfg)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -1,18 +1,14 @@
 package provision
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"pigsty/assets"
+	"pigsty/internal/testkit"
 	"pigsty/pgsql/inventory"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // metaInstance is pg-meta-1 of the shipped single-node template, on the
 // PostgreSQL major Debian 12 has.
@@ -60,27 +56,9 @@ func render(steps []Step, notes []string) string {
 	return b.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the output; diff it with -update and git diff", path)
-	}
-}
-
 func TestPlanMetaGolden(t *testing.T) {
 	steps, notes := Plan(metaInstance(t), nil)
-	golden(t, "pg-meta-1", render(steps, notes))
+	testkit.Golden(t, "pg-meta-1", []byte(render(steps, notes)))
 }
 
 // features exercises every user and database field the plan renders, on
@@ -120,7 +98,7 @@ func TestPlanFeaturesGolden(t *testing.T) {
 		available[e] = true
 	}
 	steps, notes := Plan(instance(t, "features.yml", features), available)
-	golden(t, "features", render(steps, notes))
+	testkit.Golden(t, "features", []byte(render(steps, notes)))
 }
 
 func TestPlanOrder(t *testing.T) {
