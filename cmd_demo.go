@@ -7,15 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"pigsty/infra"
 	"pigsty/infra/store"
 	"pigsty/pgsql/inventory"
 )
@@ -71,7 +68,7 @@ func runDemo(c *cli.Context) error {
 	root := c.String("root")
 	fmt.Fprintln(out, "==> start infra")
 	since := time.Now()
-	agentStarted, err := startInfra(c, path, root)
+	agentStarted, err := startAgent(c, root, "infra", "-f", path)
 	if err != nil {
 		return err
 	}
@@ -134,47 +131,6 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		p.mid = !strings.HasSuffix(line, "\n")
 	}
 	return len(b), nil
-}
-
-// startInfra starts `pigsty infra` in the background unless it runs: as a
-// systemd unit where systemd is the init, else as a detached process of
-// its own session logging to the state directory. It reports whether it
-// started one.
-func startInfra(c *cli.Context, inventoryPath, root string) (bool, error) {
-	out := c.App.Writer
-	if pid, ok := infra.AgentPID(root); ok {
-		fmt.Fprintf(out, "    infra runs already (pid %d)\n", pid)
-		return false, nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return false, err
-	}
-	if root == "/" && systemd() {
-		if err := installUnit(c.Context, exe, inventoryPath); err != nil {
-			return false, err
-		}
-		fmt.Fprintln(out, "    started unit pigsty.service")
-		return true, nil
-	}
-	logPath := filepath.Join(infra.State(root), "log", "infra.log")
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return false, err
-	}
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return false, err
-	}
-	defer logf.Close()
-	cmd := exec.Command(exe, "--root", root, "infra", "-f", inventoryPath)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Dir = "/"
-	if err := cmd.Start(); err != nil {
-		return false, fmt.Errorf("start infra: %w", err)
-	}
-	fmt.Fprintf(out, "    started pigsty infra in the background (pid %d, log %s)\n", cmd.Process.Pid, logPath)
-	return true, cmd.Process.Release()
 }
 
 func systemd() bool {

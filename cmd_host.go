@@ -84,3 +84,12 @@ func localAddresses() (map[string]bool, error) {
 	}
 	return out, nil
 }
+
+// netIPv4 returns a as an IPv4 address, "" when it is not one.
+func netIPv4(a string) string {
+	ip := net.ParseIP(a)
+	if ip == nil || ip.To4() == nil {
+		return ""
+	}
+	return ip.String()
+}

@@ -46,19 +46,24 @@ func infraCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("infra: find this binary: %w", err)
 			}
-			stopAll := make(chan struct{})
-			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, syscall.SIGUSR1)
-			defer signal.Stop(sig)
-			go func() {
-				if _, ok := <-sig; ok {
-					close(stopAll)
-				}
-			}()
 			return infra.Run(c.Context, infra.Config{
 				Inventory: inv, ExtraVars: c.StringSlice("extra-vars"), IP: c.String("ip"),
-				Root: c.String("root"), Exe: exe, Version: version, StopAll: stopAll,
+				Root: c.String("root"), Exe: exe, Version: version, StopAll: stopSignal(),
 			}, slog.Default())
 		},
 	}
+}
+
+// stopSignal fires on SIGUSR1, which `pigsty stop` sends the agent to have
+// it stop every child before it exits.
+func stopSignal() <-chan struct{} {
+	stopAll := make(chan struct{})
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		<-sig
+		signal.Stop(sig)
+		close(stopAll)
+	}()
+	return stopAll
 }

@@ -20,7 +20,7 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=%s infra -f %s
+ExecStart=%s %s
 KillMode=process
 Restart=on-failure
 RestartSec=5
@@ -31,9 +31,9 @@ OOMScoreAdjust=-1000
 WantedBy=multi-user.target
 `
 
-// installUnit writes pigsty.service and starts it.
-func installUnit(ctx context.Context, exe, inventory string) error {
-	text := fmt.Sprintf(unit, exe, inventory)
+// installUnit writes pigsty.service running `pigsty <args>` and starts it.
+func installUnit(ctx context.Context, exe string, args []string) error {
+	text := fmt.Sprintf(unit, exe, strings.Join(args, " "))
 	if cur, err := os.ReadFile(unitPath); err != nil || string(cur) != text {
 		if err := writeFileAtomic(unitPath, []byte(text), 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", unitPath, err)

@@ -6,6 +6,7 @@ package infra
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"pigsty/infra/etcd"
+	"pigsty/infra/join"
 	"pigsty/infra/pki"
 	"pigsty/infra/store"
 	"pigsty/node/agent"
@@ -39,38 +41,21 @@ type Config struct {
 }
 
 // State is the directory of pigsty's own state on a host.
-func State(root string) string { return filepath.Join(root, "var/lib/pigsty") }
+func State(root string) string { return agent.State(root) }
 
-// PidFile is where the running agent writes its pid.
-func PidFile(root string) string { return filepath.Join(State(root), "agent.pid") }
-
-// Run runs the control plane until ctx ends.
+// Run runs the control plane and this host's agent until ctx ends.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	raw, inv, err := seed(cfg)
 	if err != nil {
 		return err
 	}
-	state := State(cfg.Root)
-	for _, d := range []string{state, filepath.Join(state, "log"), filepath.Join(state, "run")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("infra: %w", err)
-		}
-	}
-	// Children must outlive this process: they are stopped only by
-	// StopAll, never by ctx, which ends on SIGTERM (an agent restart).
-	supCtx, detach := context.WithCancel(context.WithoutCancel(ctx))
-	defer detach()
-	sup, err := supervisor.New(supCtx, filepath.Join(state, "run"), log)
+	caDir := filepath.Join(State(cfg.Root), "pki")
+	ca, err := pki.LoadOrCreate(caDir)
 	if err != nil {
-		return fmt.Errorf("infra: %w (is another pigsty agent running?)", err)
+		return err
 	}
-	if err := os.WriteFile(PidFile(cfg.Root), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return fmt.Errorf("infra: %w", err)
-	}
-	defer os.Remove(PidFile(cfg.Root))
-
-	caDir := filepath.Join(state, "pki")
-	if _, err := pki.LoadOrCreate(caDir); err != nil {
+	secret, err := join.LoadOrCreateSecret(caDir)
+	if err != nil {
 		return err
 	}
 	ip := cfg.IP
@@ -83,44 +68,55 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if h == nil || !h.Infra {
 		return fmt.Errorf("infra: %s is not a host of the infra group", ip)
 	}
-	if h.Etcd {
-		if err := startEtcd(ctx, sup, cfg, inv, h, log); err != nil {
-			return err
-		}
+	host := agent.Host{
+		Config:    agent.Config{IP: ip, Root: cfg.Root, Exe: cfg.Exe, Version: cfg.Version, CADir: caDir},
+		Endpoints: inv.EtcdEndpoints(),
+		StopAll:   cfg.StopAll,
+		Before: func(ctx context.Context, sup *supervisor.Supervisor) error {
+			if !h.Etcd {
+				return nil
+			}
+			return startEtcd(ctx, sup, cfg, inv, h, log)
+		},
+		After: func(ctx context.Context, st *store.Store) error {
+			if raw != nil {
+				rev, changed, err := st.PutDesired(ctx, raw, cfg.ExtraVars, "pigsty infra")
+				if err != nil {
+					return fmt.Errorf("infra: store desired state: %w", err)
+				}
+				log.Info("desired state", "revision", rev, "changed", changed)
+			}
+			return serveTrust(ctx, ca, secret, ip, st, log)
+		},
 	}
-	st, err := store.Open(ctx, inv.EtcdEndpoints(), log)
-	if err != nil {
-		return fmt.Errorf("infra: %w", err)
-	}
-	defer st.Close()
-	if raw != nil {
-		rev, changed, err := st.PutDesired(ctx, raw, cfg.ExtraVars, "pigsty infra")
-		if err != nil {
-			return fmt.Errorf("infra: store desired state: %w", err)
-		}
-		log.Info("desired state", "revision", rev, "changed", changed)
-	}
-	a, err := agent.New(agent.Config{IP: ip, Root: cfg.Root, Exe: cfg.Exe, Version: cfg.Version, CADir: caDir}, st, sup, log)
+	return host.Run(ctx, log)
+}
+
+// serveTrust starts the trust port (join API and /get) in the background,
+// for as long as ctx lasts.
+func serveTrust(ctx context.Context, ca *pki.CA, secret, ip string, st *store.Store, log *slog.Logger) error {
+	hostname, _ := os.Hostname()
+	iss, err := ca.Issue(ip, []string{"localhost", hostname}, []net.IP{net.ParseIP(ip), net.ParseIP("127.0.0.1")})
 	if err != nil {
 		return err
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	select {
-	case err = <-done:
-	case <-cfg.StopAll:
-		cancel()
-		<-done
-		log.Info("stopping every child")
-		stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-		defer stop()
-		err = sup.StopAll(stopCtx)
+	cert, err := tls.X509KeyPair(iss.Cert, iss.Key)
+	if err != nil {
+		return err
 	}
-	detach()
-	sup.Wait()
-	return err
+	srv := &join.Server{CA: ca, Secret: secret, Log: log, Desired: func(ctx context.Context) (*inventory.Inventory, error) {
+		d, err := st.Desired(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return inventory.Parse("desired state", d.Inventory, d.ExtraVars)
+	}}
+	go func() {
+		if err := srv.Serve(ctx, net.JoinHostPort(ip, strconv.Itoa(join.DefaultPort)), cert); err != nil {
+			log.Error("trust port", "err", err)
+		}
+	}()
+	return nil
 }
 
 // seed reads the inventory to store, or the one the agent cached when

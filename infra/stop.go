@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -17,35 +16,18 @@ import (
 	"pigsty/pgsql/inventory"
 )
 
-// AgentPID returns the pid of the running agent of this root, if any.
-func AgentPID(root string) (int, bool) {
-	b, err := os.ReadFile(PidFile(root))
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0, false
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !strings.Contains(string(cmdline), "infra") {
-		return 0, false
-	}
-	return pid, true
-}
-
 // Stop stops everything pigsty runs on this host: it asks a running agent
 // to stop its children and exit, then adopts whatever is left — children
 // of an agent that was killed — and stops that too. progress tells the user
 // what is happening.
 func Stop(ctx context.Context, cfg Config, log *slog.Logger, progress func(string)) error {
-	if pid, ok := AgentPID(cfg.Root); ok {
+	if pid, ok := agent.PID(cfg.Root); ok {
 		progress(fmt.Sprintf("asking the agent (pid %d) to stop everything", pid))
 		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
 			return fmt.Errorf("stop: signal agent %d: %w", pid, err)
 		}
 		for {
-			if _, ok := AgentPID(cfg.Root); !ok {
+			if _, ok := agent.PID(cfg.Root); !ok {
 				break
 			}
 			select {
@@ -77,7 +59,9 @@ func Stop(ctx context.Context, cfg Config, log *slog.Logger, progress func(strin
 	defer detach()
 	ip := cfg.IP
 	if ip == "" {
-		if ip, err = localInfraIP(inv); err != nil {
+		if j, jerr := agent.ReadJoined(cfg.Root); jerr == nil {
+			ip = j.IP
+		} else if ip, err = localInfraIP(inv); err != nil {
 			return err
 		}
 	}

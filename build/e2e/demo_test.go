@@ -194,7 +194,7 @@ func TestDemo(t *testing.T) {
 	t.Run("demo again is a no-op", func(t *testing.T) {
 		before := h.procs()
 		out := h.must("demo", "-i", "127.0.0.1", "--timeout", "2m")
-		for _, want := range []string{"using", "nothing to install", "infra runs already", "desired state unchanged", "==> ready"} {
+		for _, want := range []string{"using", "nothing to install", "runs already", "desired state unchanged", "==> ready"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("second demo does not say %q:\n%s", want, out)
 			}
