@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -20,6 +21,8 @@ import (
 	"pigsty/infra/pki"
 	"pigsty/infra/store"
 	"pigsty/node/agent"
+	"pigsty/node/supervisor"
+	"pigsty/pgsql/inventory"
 )
 
 func init() {
@@ -164,11 +167,24 @@ func nodeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			log := slog.Default()
 			return agent.Host{
 				Config:    agent.Config{IP: j.IP, Root: root, Exe: exe, Version: version},
 				Endpoints: j.Etcd,
 				StopAll:   stopSignal(),
-			}.Run(c.Context, slog.Default())
+				// A host of the etcd group runs a member: it joins the
+				// cluster the desired state describes.
+				Before: func(ctx context.Context, sup *supervisor.Supervisor) error {
+					inv, err := desiredInventory(ctx, j.Etcd)
+					if err != nil {
+						return err
+					}
+					if h := inv.Host(j.IP); h != nil && h.Etcd {
+						return agent.EtcdMember(ctx, sup, root, exe, inv, h, log)
+					}
+					return nil
+				},
+			}.Run(c.Context, log)
 		},
 	}
 }
@@ -212,4 +228,18 @@ func startAgent(c *cli.Context, root string, mode string, args ...string) (bool,
 	}
 	fmt.Fprintf(out, "    started pigsty %s in the background (pid %d, log %s)\n", mode, cmd.Process.Pid, logPath)
 	return true, cmd.Process.Release()
+}
+
+// desiredInventory reads the desired state from etcd.
+func desiredInventory(ctx context.Context, endpoints []string) (*inventory.Inventory, error) {
+	st, err := store.Open(ctx, endpoints, quietLog())
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	d, err := st.Desired(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("desired state: %w", err)
+	}
+	return inventory.Parse("desired state", d.Inventory, d.ExtraVars)
 }

@@ -15,10 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
-	"pigsty/infra/etcd"
 	"pigsty/infra/join"
 	"pigsty/infra/pki"
 	"pigsty/infra/store"
@@ -76,7 +73,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if !h.Etcd {
 				return nil
 			}
-			return startEtcd(ctx, sup, cfg, inv, h, log)
+			return agent.EtcdMember(ctx, sup, cfg.Root, cfg.Exe, inv, h, log)
 		},
 		After: func(ctx context.Context, st *store.Store) error {
 			if raw != nil {
@@ -161,59 +158,4 @@ func localInfraIP(inv *inventory.Inventory) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("infra: none of the infra hosts (%s) is an address of this machine: give one with --ip", strings.Join(inv.InfraIPs(), ", "))
-}
-
-// startEtcd runs this host's etcd member as `pigsty run etcd`.
-func startEtcd(ctx context.Context, sup *supervisor.Supervisor, cfg Config, inv *inventory.Inventory, h *inventory.Host, log *slog.Logger) error {
-	p := h.Params
-	var members []string
-	for _, ip := range inv.EtcdIPs() {
-		m := inv.Host(ip).Params
-		members = append(members, fmt.Sprintf("%s-%d=http://%s", m.EtcdCluster, m.EtcdSeq, net.JoinHostPort(ip, strconv.Itoa(m.EtcdPeerPort))))
-	}
-	client := "http://" + net.JoinHostPort(h.IP, strconv.Itoa(p.EtcdPort))
-	clients := []string{client}
-	if h.IP != "127.0.0.1" {
-		clients = append(clients, "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(p.EtcdPort)))
-	}
-	ec := etcd.Config{
-		Name:           fmt.Sprintf("%s-%d", p.EtcdCluster, p.EtcdSeq),
-		DataDir:        filepath.Join(cfg.Root, p.EtcdData),
-		ClientURLs:     clients,
-		PeerURLs:       []string{"http://" + net.JoinHostPort(h.IP, strconv.Itoa(p.EtcdPeerPort))},
-		InitialCluster: strings.Join(members, ","),
-		ClusterState:   "new",
-		Token:          p.EtcdCluster,
-	}
-	// etcd creates its data directory 0700, parents included: make the
-	// parent (the node's /data) first, so that the dbsu can traverse it.
-	if err := os.MkdirAll(filepath.Dir(ec.DataDir), 0o755); err != nil {
-		return fmt.Errorf("etcd: %w", err)
-	}
-	confFile := filepath.Join(State(cfg.Root), "etcd", "etcd.yml")
-	if err := os.MkdirAll(filepath.Dir(confFile), 0o700); err != nil {
-		return fmt.Errorf("etcd: %w", err)
-	}
-	if err := etcd.WriteConfig(confFile, ec); err != nil {
-		return err
-	}
-	spec := etcdSpec(cfg, confFile, client)
-	if err := sup.Start(ctx, spec); err != nil {
-		return fmt.Errorf("start etcd: %w", err)
-	}
-	log.Info("waiting for etcd", "endpoint", client)
-	return sup.WaitReady(ctx, "etcd")
-}
-
-// etcdSpec is how the supervisor runs the etcd member: this binary,
-// re-executed as `pigsty run etcd`.
-func etcdSpec(cfg Config, confFile, client string) supervisor.Spec {
-	return supervisor.Spec{
-		Name: "etcd", Path: cfg.Exe, Args: []string{"run", "etcd", "--config", confFile},
-		Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/",
-		LogFile:     filepath.Join(State(cfg.Root), "log", "etcd.log"),
-		StopSignal:  syscall.SIGTERM,
-		StopTimeout: etcd.CloseTimeout + 5*time.Second,
-		Ready:       func(ctx context.Context) error { return etcd.Healthy(ctx, client) },
-	}
 }

@@ -67,7 +67,7 @@ func Stop(ctx context.Context, cfg Config, log *slog.Logger, progress func(strin
 	}
 	if h := inv.Host(ip); h != nil && h.Etcd {
 		client := "http://" + ip + ":" + strconv.Itoa(h.Params.EtcdPort)
-		if _, err := sup.Adopt(ctx, etcdSpec(cfg, filepath.Join(State(cfg.Root), "etcd", "etcd.yml"), client)); err != nil {
+		if _, err := sup.Adopt(ctx, agent.EtcdSpec(cfg.Root, cfg.Exe, client)); err != nil {
 			return err
 		}
 	}

@@ -104,6 +104,9 @@ func (a *Agent) converge(ctx context.Context, d store.Desired) {
 		a.log.Warn("cannot cache the desired state", "err", err)
 	}
 	h := inv.Host(a.cfg.IP)
+	if h != nil && h.Infra {
+		a.shrinkEtcd(ctx, inv)
+	}
 	if h == nil || h.Instance == nil {
 		return
 	}

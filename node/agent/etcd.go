@@ -1,0 +1,127 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"pigsty/infra/etcd"
+	"pigsty/node/supervisor"
+	"pigsty/pgsql/inventory"
+)
+
+// EtcdMember runs this host's etcd member (hosts of the etcd group) as
+// `pigsty run etcd`. The first member — the one with the smallest etcd_seq
+// — starts a new cluster of itself; every other joins the running cluster
+// as a learner and is promoted once it has caught up, so growing the
+// cluster never costs it its quorum. A member with data restarts from it.
+func EtcdMember(ctx context.Context, sup *supervisor.Supervisor, root, exe string, inv *inventory.Inventory, h *inventory.Host, log *slog.Logger) error {
+	p := h.Params
+	name := fmt.Sprintf("%s-%d", p.EtcdCluster, p.EtcdSeq)
+	client := "http://" + net.JoinHostPort(h.IP, strconv.Itoa(p.EtcdPort))
+	peer := "http://" + net.JoinHostPort(h.IP, strconv.Itoa(p.EtcdPeerPort))
+	clients := []string{client}
+	if h.IP != "127.0.0.1" {
+		clients = append(clients, "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(p.EtcdPort)))
+	}
+	ec := etcd.Config{
+		Name: name, DataDir: filepath.Join(root, p.EtcdData), ClientURLs: clients, PeerURLs: []string{peer},
+		InitialCluster: name + "=" + peer, ClusterState: "new", Token: p.EtcdCluster,
+	}
+	fresh := !exists(filepath.Join(ec.DataDir, "member"))
+	learner := fresh && !firstMember(inv, h)
+	if learner {
+		var others []string
+		for _, ep := range inv.EtcdEndpoints() {
+			if ep != client {
+				others = append(others, ep)
+			}
+		}
+		initial, err := etcd.AddLearner(ctx, others, name, peer)
+		if err != nil {
+			return err
+		}
+		ec.InitialCluster, ec.ClusterState = initial, "existing"
+		log.Info("joining etcd as a learner", "member", name, "cluster", initial)
+	}
+	// etcd creates its data directory 0700, parents included: make the
+	// parent (the node's /data) first, so that the dbsu can traverse it.
+	if err := os.MkdirAll(filepath.Dir(ec.DataDir), 0o755); err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
+	confFile := EtcdConfigPath(root)
+	if err := os.MkdirAll(filepath.Dir(confFile), 0o700); err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
+	if err := etcd.WriteConfig(confFile, ec); err != nil {
+		return err
+	}
+	if err := sup.Start(ctx, EtcdSpec(root, exe, client)); err != nil {
+		return fmt.Errorf("start etcd: %w", err)
+	}
+	if learner {
+		log.Info("waiting for the learner to catch up", "member", name)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		if err := etcd.Promote(pctx, inv.EtcdEndpoints(), peer); err != nil {
+			return fmt.Errorf("promote etcd member %s: %w", name, err)
+		}
+		log.Info("etcd member promoted", "member", name)
+	}
+	log.Info("waiting for etcd", "endpoint", client)
+	return sup.WaitReady(ctx, "etcd")
+}
+
+// firstMember reports whether h has the smallest etcd_seq of the group:
+// the member that starts a new cluster.
+func firstMember(inv *inventory.Inventory, h *inventory.Host) bool {
+	for _, ip := range inv.EtcdIPs() {
+		if inv.Host(ip).Params.EtcdSeq < h.Params.EtcdSeq {
+			return false
+		}
+	}
+	return true
+}
+
+// EtcdConfigPath is the member config `pigsty run etcd` reads.
+func EtcdConfigPath(root string) string { return filepath.Join(State(root), "etcd", "etcd.yml") }
+
+// EtcdSpec is how the supervisor runs the etcd member: this binary,
+// re-executed as `pigsty run etcd`.
+func EtcdSpec(root, exe, client string) supervisor.Spec {
+	return supervisor.Spec{
+		Name: "etcd", Path: exe, Args: []string{"run", "etcd", "--config", EtcdConfigPath(root)},
+		Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/",
+		LogFile:     filepath.Join(State(root), "log", "etcd.log"),
+		StopSignal:  syscall.SIGTERM,
+		StopTimeout: etcd.CloseTimeout + 5*time.Second,
+		// A member without quorum is unhealthy, but restarting it would not
+		// help: readiness is only its first decided start.
+		Ready: func(ctx context.Context) error { return etcd.Healthy(ctx, client) },
+	}
+}
+
+// shrinkEtcd removes etcd members whose hosts left the etcd group; the
+// infra host does it, since it holds the desired state.
+func (a *Agent) shrinkEtcd(ctx context.Context, inv *inventory.Inventory) {
+	var keep []string
+	for _, ip := range inv.EtcdIPs() {
+		keep = append(keep, "http://"+net.JoinHostPort(ip, strconv.Itoa(inv.Host(ip).Params.EtcdPeerPort)))
+	}
+	if len(keep) == 0 {
+		return
+	}
+	removed, err := etcd.Remove(ctx, inv.EtcdEndpoints(), keep)
+	if err != nil {
+		a.log.Warn("cannot shrink the etcd cluster", "err", err)
+	}
+	for _, m := range removed {
+		a.log.Info("etcd member removed: its host left the etcd group", "member", m)
+	}
+}
