@@ -25,6 +25,8 @@ type run struct {
 	dbsu prepare.DBSU
 	cred *syscall.Credential
 	role string // the member's role as Patroni reports it
+	// patroniConfig is the rendered Patroni config of this pass.
+	patroniConfig []byte
 }
 
 // errWaiting is a pass that ended early because something is still

@@ -45,6 +45,7 @@ func (r *run) patroni(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.patroniConfig = cfg
 	// 0600: the file holds the replication and REST API passwords.
 	changed, err := r.file(r.l.PatroniConfig(), cfg, 0o600, true)
 	if err != nil {
