@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -16,6 +17,16 @@ import (
 type Desired struct {
 	Inventory []byte   // pigsty.yml exactly as the user wrote it
 	ExtraVars []string // the -e overrides it was validated with, in order
+	// Files are files the inventory names by path — database baselines —
+	// by the path as written, so that an agent on any host has them.
+	Files map[string][]byte
+	// Confirmed are destructive changes the user confirmed for this
+	// revision alone (`pigsty apply --yes`), e.g. "recreate pg-meta/meta".
+	// Agents act on them in the pass of this revision, never again.
+	Confirmed []string
+	// Removed are instances `pigsty pgsql rm` took down: their agents
+	// remove them, the other members leave them out of their cluster.
+	Removed []string
 	// Revision is the etcd revision that wrote this value. Agents report it
 	// in their status; it only grows.
 	Revision  int64
@@ -26,14 +37,22 @@ type Desired struct {
 // desiredValue is the stored JSON. The inventory is kept as bytes
 // (base64 in JSON) so that it comes back byte for byte.
 type desiredValue struct {
-	Inventory []byte    `json:"inventory"`
-	ExtraVars []string  `json:"extra_vars,omitempty"`
-	UpdatedAt time.Time `json:"updated_at"`
-	UpdatedBy string    `json:"updated_by"`
+	Inventory []byte            `json:"inventory"`
+	ExtraVars []string          `json:"extra_vars,omitempty"`
+	Files     map[string][]byte `json:"files,omitempty"`
+	Confirmed []string          `json:"confirmed,omitempty"`
+	Removed   []string          `json:"removed,omitempty"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	UpdatedBy string            `json:"updated_by"`
 }
 
-func (v desiredValue) sameContent(inventory []byte, extra []string) bool {
-	return bytes.Equal(v.Inventory, inventory) && slices.Equal(v.ExtraVars, extra)
+// sameContent reports whether storing d would change nothing. A value
+// with confirmations is never the same: each confirmation is a new
+// request.
+func (v desiredValue) sameContent(d Desired) bool {
+	return bytes.Equal(v.Inventory, d.Inventory) && slices.Equal(v.ExtraVars, d.ExtraVars) &&
+		maps.EqualFunc(v.Files, d.Files, bytes.Equal) && slices.Equal(v.Removed, d.Removed) &&
+		len(d.Confirmed) == 0
 }
 
 func decodeDesired(kv *mvccpb.KeyValue) (Desired, error) {
@@ -41,32 +60,60 @@ func decodeDesired(kv *mvccpb.KeyValue) (Desired, error) {
 	if err := json.Unmarshal(kv.Value, &v); err != nil {
 		return Desired{}, fmt.Errorf("store: %s at revision %d: %w", kv.Key, kv.ModRevision, err)
 	}
-	return Desired{Inventory: v.Inventory, ExtraVars: v.ExtraVars, Revision: kv.ModRevision,
-		UpdatedAt: v.UpdatedAt, UpdatedBy: v.UpdatedBy}, nil
+	return Desired{Inventory: v.Inventory, ExtraVars: v.ExtraVars, Files: v.Files, Confirmed: v.Confirmed, Removed: v.Removed,
+		Revision: kv.ModRevision, UpdatedAt: v.UpdatedAt, UpdatedBy: v.UpdatedBy}, nil
 }
 
 // PutDesired stores a validated inventory and the extra vars it was
-// validated with; by says who (user@host). If the content equals what is
-// stored, nothing is written: changed is false and revision is that of
-// the stored value, so re-applying the same file wakes no agent. The write
-// is a compare-and-swap on the value read, so of two concurrent writers
-// neither is lost unseen.
+// validated with; by says who (user@host). The files and removed
+// instances stored with the previous inventory are kept (an inventory
+// stored again at an agent's start must not bring back an instance
+// `pigsty pgsql rm` took down); Put replaces everything. If the content
+// equals what is stored, nothing is written: changed is false and
+// revision is that of the stored value, so re-applying the same file wakes
+// no agent.
 func (s *Store) PutDesired(ctx context.Context, inventory []byte, extra []string, by string) (revision int64, changed bool, err error) {
+	return s.put(ctx, func(cur *Desired) Desired {
+		d := Desired{Inventory: inventory, ExtraVars: extra}
+		if cur != nil {
+			d.Files, d.Removed = cur.Files, cur.Removed
+		}
+		return d
+	}, by)
+}
+
+// Put stores d as the desired state, as PutDesired does, but whole: its
+// files, confirmations and removed instances replace the stored ones.
+func (s *Store) Put(ctx context.Context, d Desired, by string) (revision int64, changed bool, err error) {
+	return s.put(ctx, func(*Desired) Desired { return d }, by)
+}
+
+// put writes what next makes of the stored value. The write is a
+// compare-and-swap on the value read, so of two concurrent writers neither
+// is lost unseen.
+func (s *Store) put(ctx context.Context, next func(cur *Desired) Desired, by string) (revision int64, changed bool, err error) {
 	for {
 		resp, err := s.cli.Get(ctx, keyDesired)
 		if err != nil {
 			return 0, false, fmt.Errorf("store: read desired state: %w", err)
 		}
 		var modRev int64
+		var cur *Desired
+		var curValue desiredValue
 		if len(resp.Kvs) == 1 {
 			kv := resp.Kvs[0]
 			modRev = kv.ModRevision
-			var cur desiredValue
-			if err := json.Unmarshal(kv.Value, &cur); err == nil && cur.sameContent(inventory, extra) {
-				return modRev, false, nil
+			if d, err := decodeDesired(kv); err == nil {
+				cur = &d
+				_ = json.Unmarshal(kv.Value, &curValue)
 			}
 		}
-		val, err := json.Marshal(desiredValue{Inventory: inventory, ExtraVars: extra, UpdatedAt: time.Now().UTC(), UpdatedBy: by})
+		d := next(cur)
+		if cur != nil && curValue.sameContent(d) {
+			return modRev, false, nil
+		}
+		val, err := json.Marshal(desiredValue{Inventory: d.Inventory, ExtraVars: d.ExtraVars, Files: d.Files,
+			Confirmed: d.Confirmed, Removed: d.Removed, UpdatedAt: time.Now().UTC(), UpdatedBy: by})
 		if err != nil {
 			return 0, false, fmt.Errorf("store: encode desired state: %w", err)
 		}
@@ -78,7 +125,7 @@ func (s *Store) PutDesired(ctx context.Context, inventory []byte, extra []string
 			return 0, false, fmt.Errorf("store: write desired state (%d bytes): %w", len(val), err)
 		}
 		if txn.Succeeded {
-			s.log.Info("desired state stored", "revision", txn.Header.Revision, "by", by, "bytes", len(inventory))
+			s.log.Info("desired state stored", "revision", txn.Header.Revision, "by", by, "bytes", len(d.Inventory))
 			return txn.Header.Revision, true, nil
 		}
 		// Someone else wrote in between: compare against theirs.

@@ -15,11 +15,15 @@ import (
 // Status is what an instance's agent reports after each attempt to
 // converge it.
 type Status struct {
-	Instance  string        `json:"instance"` // pg_cluster-pg_seq, e.g. pg-test-1
-	Revision  int64         `json:"revision"` // the Desired.Revision this result is for
-	OK        bool          `json:"ok"`
-	Error     string        `json:"error,omitempty"`
-	Phase     string        `json:"phase,omitempty"` // the reconciler step reached or failed at
+	Instance string `json:"instance"` // pg_cluster-pg_seq, e.g. pg-test-1
+	Revision int64  `json:"revision"` // the Desired.Revision this result is for
+	OK       bool   `json:"ok"`
+	Error    string `json:"error,omitempty"`
+	Phase    string `json:"phase,omitempty"` // the reconciler step reached or failed at
+	// Changes are what the agent changed while converging to Revision,
+	// over all its passes for it: SQL statements it executed and files it
+	// wrote ("sql <db>: <statement>", "file <path>"), in order.
+	Changes   []string      `json:"changes,omitempty"`
 	Children  []ChildHealth `json:"children,omitempty"`
 	UpdatedAt time.Time     `json:"updated_at"`
 }
