@@ -26,12 +26,32 @@ type Desired struct {
 	Confirmed []string
 	// Removed are instances `pigsty pgsql rm` took down: their agents
 	// remove them, the other members leave them out of their cluster.
-	Removed []string
+	Removed []Removal
 	// Revision is the etcd revision that wrote this value. Agents report it
 	// in their status; it only grows.
 	Revision  int64
 	UpdatedAt time.Time
 	UpdatedBy string
+}
+
+// Removal is an instance `pigsty pgsql rm` removes, with what it removes
+// besides the instance (pg_rm_data, pg_rm_backup, pg_rm_pkg as the command
+// had them).
+type Removal struct {
+	Instance string `json:"instance"`
+	Data     bool   `json:"data,omitempty"`
+	Backup   bool   `json:"backup,omitempty"`
+	Packages bool   `json:"packages,omitempty"`
+}
+
+// Removes reports whether instance ins is removed.
+func (d Desired) Removes(ins string) (Removal, bool) {
+	for _, r := range d.Removed {
+		if r.Instance == ins {
+			return r, true
+		}
+	}
+	return Removal{}, false
 }
 
 // desiredValue is the stored JSON. The inventory is kept as bytes
@@ -41,7 +61,7 @@ type desiredValue struct {
 	ExtraVars []string          `json:"extra_vars,omitempty"`
 	Files     map[string][]byte `json:"files,omitempty"`
 	Confirmed []string          `json:"confirmed,omitempty"`
-	Removed   []string          `json:"removed,omitempty"`
+	Removed   []Removal         `json:"removed,omitempty"`
 	UpdatedAt time.Time         `json:"updated_at"`
 	UpdatedBy string            `json:"updated_by"`
 }

@@ -15,7 +15,7 @@ func TestPutKeepsFilesAndRemovedAndConfirmationsAlwaysWrite(t *testing.T) {
 	s := newMember(t).open(t)
 	ctx := timeout(t, 10*time.Second)
 	d := store.Desired{Inventory: []byte(inventory), Files: map[string][]byte{"cmdb.sql": []byte("CREATE TABLE t ();")},
-		Removed: []string{"pg-test-2"}}
+		Removed: []store.Removal{{Instance: "pg-test-2", Data: true}}}
 	rev, changed, err := s.Put(ctx, d, "dba@admin")
 	if err != nil || !changed {
 		t.Fatalf("Put = %d %v %v", rev, changed, err)
@@ -31,7 +31,7 @@ func TestPutKeepsFilesAndRemovedAndConfirmationsAlwaysWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got.Files["cmdb.sql"]) != "CREATE TABLE t ();" || !slices.Equal(got.Removed, []string{"pg-test-2"}) {
+	if string(got.Files["cmdb.sql"]) != "CREATE TABLE t ();" || !slices.Equal(got.Removed, d.Removed) {
 		t.Errorf("PutDesired lost the files or the removed instances: %+v", got)
 	}
 	d.Inventory, d.Confirmed = got.Inventory, []string{"recreate pg-test/meta"}
