@@ -37,6 +37,7 @@ type Params struct {
 	HaproxyServerTimeout string         `yaml:"haproxy_server_timeout" check:"interval"`
 	NodeExporterEnabled  bool           `yaml:"node_exporter_enabled"`
 	NodeExporterPort     int            `yaml:"node_exporter_port" check:"port"`
+	AlertWebhookURL      string         `yaml:"alert_webhook_url"`
 
 	// PG_ID
 	PgMode         string                 `yaml:"pg_mode" enum:"pgsql,citus,gpsql,mssql,mysql,polar,ivory,oriole,oracle"`

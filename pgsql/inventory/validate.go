@@ -88,9 +88,16 @@ func (v *validator) groups() {
 		}
 		if h.Infra {
 			v.seq(h, "infra_seq", h.Params.InfraSeq, infraSeq)
+			for _, check := range infraChecks {
+				check(v, h)
+			}
 		}
 	}
 }
+
+// infraChecks are checks of an infra host that features add from their
+// own files (func init() { infraChecks = append(infraChecks, …) }).
+var infraChecks []func(*validator, *Host)
 
 func (v *validator) seq(h *Host, param string, seq int, seen map[int]*Host) {
 	if seq <= 0 {
