@@ -8,36 +8,37 @@ import "pigsty/pgsql/pkgmap"
 // live in defaults.yml; a test keeps the two in step.
 type Params struct {
 	// INFRA / NODE / ETCD parameters the PGSQL features rely on.
-	Version              string         `yaml:"version"`
-	Region               string         `yaml:"region"`
-	AdminIP              string         `yaml:"admin_ip" check:"ip"`
-	InfraSeq             int            `yaml:"infra_seq"`
-	InfraPortal          map[string]any `yaml:"infra_portal"`
-	Nodename             string         `yaml:"nodename"`
-	NodeCluster          string         `yaml:"node_cluster"`
-	NodeTune             string         `yaml:"node_tune" enum:"oltp,olap,crit,tiny"`
-	NodeFirewallIntranet []string       `yaml:"node_firewall_intranet" check:"cidr"`
-	NodeEtcHosts         []string       `yaml:"node_etc_hosts"`
-	NodeCrontab          []string       `yaml:"node_crontab"`
-	NodeHugepageCount    int            `yaml:"node_hugepage_count"`
-	NodeHugepageRatio    float64        `yaml:"node_hugepage_ratio"`
-	EtcdSeq              int            `yaml:"etcd_seq"`
-	EtcdCluster          string         `yaml:"etcd_cluster" check:"cluster"`
-	EtcdSafeguard        bool           `yaml:"etcd_safeguard"`
-	EtcdClean            bool           `yaml:"etcd_clean"`
-	EtcdData             string         `yaml:"etcd_data" check:"path"`
-	EtcdPort             int            `yaml:"etcd_port" check:"port"`
-	EtcdPeerPort         int            `yaml:"etcd_peer_port" check:"port"`
-	EtcdRootPassword     string         `yaml:"etcd_root_password"`
-	HaproxyEnabled       bool           `yaml:"haproxy_enabled"`
-	HaproxyAdminUsername string         `yaml:"haproxy_admin_username"`
-	HaproxyAdminPassword string         `yaml:"haproxy_admin_password"`
-	HaproxyExporterPort  int            `yaml:"haproxy_exporter_port" check:"port"`
-	HaproxyClientTimeout string         `yaml:"haproxy_client_timeout" check:"interval"`
-	HaproxyServerTimeout string         `yaml:"haproxy_server_timeout" check:"interval"`
-	NodeExporterEnabled  bool           `yaml:"node_exporter_enabled"`
-	NodeExporterPort     int            `yaml:"node_exporter_port" check:"port"`
-	AlertWebhookURL      string         `yaml:"alert_webhook_url"`
+	Version              string           `yaml:"version"`
+	Region               string           `yaml:"region"`
+	AdminIP              string           `yaml:"admin_ip" check:"ip"`
+	InfraSeq             int              `yaml:"infra_seq"`
+	InfraPortal          map[string]any   `yaml:"infra_portal"`
+	Nodename             string           `yaml:"nodename"`
+	NodeCluster          string           `yaml:"node_cluster"`
+	NodeTune             string           `yaml:"node_tune" enum:"oltp,olap,crit,tiny"`
+	NodeFirewallIntranet []string         `yaml:"node_firewall_intranet" check:"cidr"`
+	NodeEtcHosts         []string         `yaml:"node_etc_hosts"`
+	NodeCrontab          []string         `yaml:"node_crontab"`
+	NodeHugepageCount    int              `yaml:"node_hugepage_count"`
+	NodeHugepageRatio    float64          `yaml:"node_hugepage_ratio"`
+	EtcdSeq              int              `yaml:"etcd_seq"`
+	EtcdCluster          string           `yaml:"etcd_cluster" check:"cluster"`
+	EtcdSafeguard        bool             `yaml:"etcd_safeguard"`
+	EtcdClean            bool             `yaml:"etcd_clean"`
+	EtcdData             string           `yaml:"etcd_data" check:"path"`
+	EtcdPort             int              `yaml:"etcd_port" check:"port"`
+	EtcdPeerPort         int              `yaml:"etcd_peer_port" check:"port"`
+	EtcdRootPassword     string           `yaml:"etcd_root_password"`
+	HaproxyEnabled       bool             `yaml:"haproxy_enabled"`
+	HaproxyAdminUsername string           `yaml:"haproxy_admin_username"`
+	HaproxyAdminPassword string           `yaml:"haproxy_admin_password"`
+	HaproxyExporterPort  int              `yaml:"haproxy_exporter_port" check:"port"`
+	HaproxyClientTimeout string           `yaml:"haproxy_client_timeout" check:"interval"`
+	HaproxyServerTimeout string           `yaml:"haproxy_server_timeout" check:"interval"`
+	HaproxyServices      []HAProxyService `yaml:"haproxy_services"`
+	NodeExporterEnabled  bool             `yaml:"node_exporter_enabled"`
+	NodeExporterPort     int              `yaml:"node_exporter_port" check:"port"`
+	AlertWebhookURL      string           `yaml:"alert_webhook_url"`
 
 	// PG_ID
 	PgMode         string                 `yaml:"pg_mode" enum:"pgsql,citus,gpsql,mssql,mysql,polar,ivory,oriole,oracle"`
