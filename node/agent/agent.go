@@ -47,6 +47,7 @@ type Agent struct {
 	// what earlier passes did, so repeated passes skip work
 	provisioned map[string]int64 // ins → desired revision provisioned
 	distroOnce  sync.Once        // the distribution's units are disabled once per agent
+	changes     changeLog        // what the passes changed, per instance and revision
 }
 
 // New prepares an agent; sup must be the process's supervisor.
@@ -107,14 +108,15 @@ func (a *Agent) converge(ctx context.Context, d store.Desired) {
 	if h != nil && h.Infra {
 		a.shrinkEtcd(ctx, inv)
 	}
-	if h == nil || h.Instance == nil {
+	if a.removal(ctx, d, inv) || h == nil || h.Instance == nil {
 		return
 	}
 	i := h.Instance
 	log := a.log.With("cls", i.Cluster, "ins", i.Name)
-	r := &run{Agent: a, inst: i, rev: d.Revision, log: log}
+	r := &run{Agent: a, inst: i, rev: d.Revision, log: log, desired: d}
 	phase, err := r.converge(ctx)
-	st := store.Status{Instance: i.Name, Revision: d.Revision, OK: err == nil, Phase: phase, Children: a.children()}
+	st := store.Status{Instance: i.Name, Revision: d.Revision, OK: err == nil, Phase: phase, Children: a.children(),
+		Changes: a.changes.of(i.Name, d.Revision)}
 	if err != nil {
 		st.Error = err.Error()
 		log.Error("converge failed", "phase", phase, "err", err)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"syscall"
 
+	"pigsty/infra/store"
 	"pigsty/node/prepare"
 	"pigsty/node/supervisor"
 	"pigsty/pgsql/inventory"
@@ -27,6 +28,7 @@ type run struct {
 	role string // the member's role as Patroni reports it
 	// patroniConfig is the rendered Patroni config of this pass.
 	patroniConfig []byte
+	desired       store.Desired // what this pass converges to
 }
 
 // errWaiting is a pass that ended early because something is still
@@ -90,6 +92,7 @@ func (r *run) file(path string, data []byte, mode os.FileMode, dbsu bool) (bool,
 	changed, err := write(f)
 	if changed {
 		r.log.Info("file changed", "path", path)
+		r.changed("file " + path)
 	}
 	return changed, err
 }

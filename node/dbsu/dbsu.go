@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"pigsty/node/supervisor"
 	"pigsty/pgsql/provision"
@@ -30,27 +31,37 @@ type Request struct {
 	Port   int              // postgres port
 	User   string           // the dbsu's role name
 	Steps  []provision.Step // provisioning to apply, in order
+	// DryRun plans the steps instead: checks and tries them in
+	// transactions that are rolled back, and reports what would run.
+	DryRun bool
 	// Verifiers asks for the password verifiers of these roles, for
 	// pgbouncer's userlist.
 	Verifiers []string
-	// Extensions asks for the extensions installable on the server.
-	Extensions bool
+	// Facts asks for what a plan needs to know of the server.
+	Facts bool
 }
 
 // Event is one line the child writes: a step's outcome, or the final result.
 type Event struct {
-	Title      string            `json:"title,omitempty"`
-	Outcome    string            `json:"outcome,omitempty"` // done, skipped, failed
-	Error      string            `json:"error,omitempty"`
-	Verifiers  map[string]string `json:"verifiers,omitempty"`
-	Extensions []string          `json:"extensions,omitempty"`
-	Final      bool              `json:"final,omitempty"`
+	Title    string `json:"title,omitempty"`
+	Database string `json:"database,omitempty"`
+	Outcome  string `json:"outcome,omitempty"` // done (in a dry run: would run), skipped, failed
+	// Ran are the statements that ran (would run), as the step may show
+	// them: none of a secret step, which says Secret instead.
+	Ran     []string `json:"ran,omitempty"`
+	Secret  bool     `json:"secret,omitempty"`
+	Notices []string `json:"notices,omitempty"` // what the statements reported (RAISE NOTICE)
+	Error   string   `json:"error,omitempty"`
+
+	Verifiers map[string]string `json:"verifiers,omitempty"`
+	Facts     *provision.Facts  `json:"facts,omitempty"`
+	Final     bool              `json:"final,omitempty"`
 }
 
 // Result is what a request produced.
 type Result struct {
-	Verifiers  map[string]string
-	Extensions map[string]bool
+	Verifiers map[string]string
+	Facts     provision.Facts
 }
 
 // Run executes req in a child process running exe (the agent's own
@@ -85,9 +96,8 @@ func Run(ctx context.Context, exe string, cred *syscall.Credential, home string,
 		}
 		if ev.Final {
 			res.Verifiers = ev.Verifiers
-			res.Extensions = map[string]bool{}
-			for _, e := range ev.Extensions {
-				res.Extensions[e] = true
+			if ev.Facts != nil {
+				res.Facts = *ev.Facts
 			}
 			if ev.Error != "" {
 				failed = errors.New(ev.Error)
@@ -124,6 +134,7 @@ func Main(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 }
 
 func serve(ctx context.Context, req Request, enc *json.Encoder, final *Event) error {
+	var notices []string
 	connect := func(ctx context.Context, db string) (*pgx.Conn, error) {
 		cfg, err := pgx.ParseConfig("")
 		if err != nil {
@@ -131,16 +142,23 @@ func serve(ctx context.Context, req Request, enc *json.Encoder, final *Event) er
 		}
 		cfg.Host, cfg.Port, cfg.User, cfg.Database = req.Socket, uint16(req.Port), req.User, db
 		cfg.RuntimeParams["application_name"] = "pigsty"
+		cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+			if n.Severity == "NOTICE" || n.Severity == "WARNING" {
+				notices = append(notices, n.Message)
+			}
+		}
 		return pgx.ConnectConfig(ctx, cfg)
 	}
 	if len(req.Steps) > 0 {
-		err := provision.Apply(ctx, connect, req.Steps, func(s provision.Step, err error) {
-			ev := Event{Title: s.Title, Outcome: "done"}
+		err := provision.Apply(ctx, connect, req.Steps, req.DryRun, func(o provision.Outcome) {
+			ev := Event{Title: o.Step.Title, Database: o.Step.Database, Outcome: "done",
+				Ran: o.Step.Show(o.Ran), Secret: o.Step.Secret && len(o.Ran) > 0, Notices: notices}
+			notices = nil
 			switch {
-			case errors.Is(err, provision.ErrSkipped):
+			case errors.Is(o.Err, provision.ErrSkipped):
 				ev.Outcome = "skipped"
-			case err != nil:
-				ev.Outcome, ev.Error = "failed", err.Error()
+			case o.Err != nil:
+				ev.Outcome, ev.Error = "failed", o.Err.Error()
 			}
 			_ = enc.Encode(ev)
 		})
@@ -148,7 +166,7 @@ func serve(ctx context.Context, req Request, enc *json.Encoder, final *Event) er
 			return err
 		}
 	}
-	if !req.Extensions && len(req.Verifiers) == 0 {
+	if !req.Facts && len(req.Verifiers) == 0 {
 		return nil
 	}
 	conn, err := connect(ctx, "postgres")
@@ -161,15 +179,12 @@ func serve(ctx context.Context, req Request, enc *json.Encoder, final *Event) er
 			return err
 		}
 	}
-	if req.Extensions {
-		rows, err := conn.Query(ctx, "SELECT name FROM pg_available_extensions")
+	if req.Facts {
+		f, err := provision.ReadFacts(ctx, conn)
 		if err != nil {
-			return fmt.Errorf("list available extensions: %w", err)
+			return err
 		}
-		final.Extensions, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("list available extensions: %w", err)
-		}
+		final.Facts = &f
 	}
 	return nil
 }

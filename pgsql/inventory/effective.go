@@ -122,6 +122,7 @@ func resolveServices(i *Instance, c *Cluster) []ServiceEndpoint {
 			}
 			ep.Servers = append(ep.Servers, ServiceServer{
 				Name: m.Name, IP: m.IP, Port: destPort(s.Dest, m.Params), Weight: m.Params.PgWeight, Backup: backups[n],
+				CheckPort: m.Params.PatroniPort, CheckSSL: m.Params.PatroniSSLEnabled,
 			})
 		}
 		out = append(out, ep)

@@ -73,6 +73,10 @@ type ServiceServer struct {
 	Port   int    `json:"port"`
 	Weight int    `json:"weight"`
 	Backup bool   `json:"backup,omitempty"`
+	// CheckPort is the member's Patroni port, which the health check asks;
+	// CheckSSL says it serves HTTPS.
+	CheckPort int  `json:"check_port"`
+	CheckSSL  bool `json:"check_ssl,omitempty"`
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

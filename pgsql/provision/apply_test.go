@@ -11,53 +11,78 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// fakeConn records what Apply sends to one database.
+// fakeServer stands in for PostgreSQL's transaction semantics as far as
+// Apply relies on them: a catalog that statements change (any statement
+// but one starting with NOOP), savepoints and transactions that undo
+// those changes, and the fingerprint of the catalog.
+type fakeServer struct {
+	log      []string
+	conns    map[string]int
+	catalog  int // committed changes
+	fail     string
+	answer   map[string]any
+	refusing string
+}
+
+func newServer() *fakeServer { return &fakeServer{conns: map[string]int{}, answer: map[string]any{}} }
+
+func (s *fakeServer) connect(_ context.Context, db string) (*fakeConn, error) {
+	if db == s.refusing {
+		return nil, errors.New("connection refused")
+	}
+	s.conns[db]++
+	s.log = append(s.log, db+": connect")
+	return &fakeConn{srv: s, db: db}, nil
+}
+
 type fakeConn struct {
-	db     string
-	log    *[]string
-	fail   string         // SQL that fails
-	answer map[string]any // what QueryRow returns, by SQL
-	closed bool
+	srv        *fakeServer
+	db         string
+	inTx       bool
+	state      int   // the catalog as this session sees it
+	savepoints []int // states at each SAVEPOINT
 }
 
 func (c *fakeConn) Exec(_ context.Context, sql string, _ ...any) (pgconn.CommandTag, error) {
-	*c.log = append(*c.log, c.db+": "+sql)
-	if sql == c.fail {
+	c.srv.log = append(c.srv.log, c.db+": "+sql)
+	switch {
+	case sql == c.srv.fail:
 		return pgconn.CommandTag{}, errors.New("ERROR: boom")
+	case strings.HasPrefix(sql, "BEGIN"):
+		c.inTx, c.state = true, c.srv.catalog
+	case sql == "COMMIT":
+		c.inTx, c.srv.catalog = false, c.state
+	case sql == "ROLLBACK":
+		c.inTx = false
+	case strings.HasPrefix(sql, "SAVEPOINT"):
+		c.savepoints = append(c.savepoints, c.state)
+	case strings.HasPrefix(sql, "ROLLBACK TO SAVEPOINT"):
+		c.state = c.savepoints[len(c.savepoints)-1]
+	case strings.HasPrefix(sql, "RELEASE SAVEPOINT"):
+		c.savepoints = c.savepoints[:len(c.savepoints)-1]
+	case strings.HasPrefix(sql, "NOOP"), sql == quiet:
+	case c.inTx:
+		c.state++
+	default:
+		c.srv.catalog++
 	}
 	return pgconn.CommandTag{}, nil
 }
 
 func (c *fakeConn) QueryRow(_ context.Context, sql string, _ ...any) pgx.Row {
-	*c.log = append(*c.log, c.db+": query "+sql)
-	return fakeRow{c.answer[sql]}
-}
-
-func (c *fakeConn) Begin(context.Context) (pgx.Tx, error) {
-	*c.log = append(*c.log, c.db+": BEGIN")
-	return &fakeTx{c: c}, nil
+	if sql == fingerprintQuery {
+		state := c.srv.catalog
+		if c.inTx {
+			state = c.state
+		}
+		return fakeRow{fmt.Sprint(state)}
+	}
+	c.srv.log = append(c.srv.log, c.db+": query "+sql)
+	return fakeRow{c.srv.answer[sql]}
 }
 
 func (c *fakeConn) Close(context.Context) error {
-	*c.log = append(*c.log, c.db+": close")
-	c.closed = true
-	return nil
-}
-
-type fakeTx struct {
-	pgx.Tx // only what Apply calls is implemented
-	c      *fakeConn
-}
-
-func (t *fakeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return t.c.Exec(ctx, sql, args...)
-}
-func (t *fakeTx) Commit(context.Context) error {
-	*t.c.log = append(*t.c.log, t.c.db+": COMMIT")
-	return nil
-}
-func (t *fakeTx) Rollback(context.Context) error {
-	*t.c.log = append(*t.c.log, t.c.db+": ROLLBACK")
+	c.srv.log = append(c.srv.log, c.db+": close")
 	return nil
 }
 
@@ -67,6 +92,8 @@ func (r fakeRow) Scan(dest ...any) error {
 	switch d := dest[0].(type) {
 	case *bool:
 		*d, _ = r.v.(bool)
+	case *string:
+		*d, _ = r.v.(string)
 	case **string:
 		s, ok := r.v.(string)
 		if !ok {
@@ -79,37 +106,31 @@ func (r fakeRow) Scan(dest ...any) error {
 	return nil
 }
 
-type fakeServer struct {
-	log      []string
-	conns    map[string]int
-	fail     string
-	answer   map[string]any
-	refusing string
-}
-
-func (s *fakeServer) connect(_ context.Context, db string) (*fakeConn, error) {
-	if db == s.refusing {
-		return nil, errors.New("connection refused")
+// outcomes collects what Apply reports, step by step.
+func outcomes(list *[]string) func(Outcome) {
+	return func(o Outcome) {
+		switch {
+		case errors.Is(o.Err, ErrSkipped):
+			*list = append(*list, o.Step.Title+": in place")
+		case o.Err != nil:
+			*list = append(*list, o.Step.Title+": failed")
+		default:
+			*list = append(*list, o.Step.Title+": "+strings.Join(o.Step.Show(o.Ran), " "))
+		}
 	}
-	s.conns[db]++
-	s.log = append(s.log, db+": connect")
-	return &fakeConn{db: db, log: &s.log, fail: s.fail, answer: s.answer}, nil
 }
-
-func newServer() *fakeServer { return &fakeServer{conns: map[string]int{}, answer: map[string]any{}} }
 
 func TestApplyConnectsOncePerDatabaseAndDisconnectsAfterLastUse(t *testing.T) {
 	srv := newServer()
 	steps := []Step{
-		{Database: "template1", Title: "t1", SQL: "A"},
-		{Database: "postgres", Title: "p1", SQL: "B"},
-		{Database: "template1", Title: "t2", SQL: "C"},
-		{Database: "postgres", Title: "create", SQL: "CREATE DATABASE x", NoTx: true},
-		{Database: "x", Title: "x1", SQL: "D"},
+		{Database: "template1", Title: "t1", Statements: []string{"A"}, Always: true},
+		{Database: "postgres", Title: "p1", Statements: []string{"B"}, Always: true},
+		{Database: "template1", Title: "t2", Statements: []string{"C"}, Always: true},
+		{Database: "postgres", Title: "create", Statements: []string{"CREATE DATABASE x"}, NoTx: true, Always: true},
+		{Database: "x", Title: "x1", Statements: []string{"D"}, Always: true},
 	}
 	var reported []string
-	err := Apply(context.Background(), srv.connect, steps, func(s Step, err error) { reported = append(reported, fmt.Sprint(s.Title, err)) })
-	if err != nil {
+	if err := Apply(context.Background(), srv.connect, steps, false, outcomes(&reported)); err != nil {
 		t.Fatal(err)
 	}
 	if srv.conns["template1"] != 1 || srv.conns["postgres"] != 1 || srv.conns["x"] != 1 {
@@ -117,17 +138,49 @@ func TestApplyConnectsOncePerDatabaseAndDisconnectsAfterLastUse(t *testing.T) {
 	}
 	got := strings.Join(srv.log, "\n")
 	want := strings.Join([]string{
-		"template1: connect", "template1: BEGIN", "template1: A", "template1: COMMIT", "template1: ROLLBACK",
-		"postgres: connect", "postgres: BEGIN", "postgres: B", "postgres: COMMIT", "postgres: ROLLBACK",
-		"template1: BEGIN", "template1: C", "template1: COMMIT", "template1: ROLLBACK", "template1: close",
+		"template1: connect", "template1: BEGIN", "template1: A", "template1: COMMIT",
+		"postgres: connect", "postgres: BEGIN", "postgres: B", "postgres: COMMIT",
+		"template1: BEGIN", "template1: C", "template1: COMMIT", "template1: close",
 		"postgres: CREATE DATABASE x", "postgres: close",
-		"x: connect", "x: BEGIN", "x: D", "x: COMMIT", "x: ROLLBACK", "x: close",
+		"x: connect", "x: BEGIN", "x: D", "x: COMMIT", "x: close",
 	}, "\n")
 	if got != want {
 		t.Errorf("sent:\n%s\nwant:\n%s", got, want)
 	}
-	if strings.Join(reported, ",") != "t1<nil>,p1<nil>,t2<nil>,create<nil>,x1<nil>" {
+	if strings.Join(reported, ",") != "t1: A,p1: B,t2: C,create: CREATE DATABASE x,x1: D" {
 		t.Errorf("progress %q", reported)
+	}
+}
+
+// A tried step keeps the statements that change the catalog and rolls
+// back the others; a step none of whose statements changes anything is
+// in place.
+func TestApplyKeepsOnlyStatementsThatChangeSomething(t *testing.T) {
+	srv := newServer()
+	steps := []Step{
+		{Database: "postgres", Title: "role", Statements: []string{"CREATE ROLE a", "NOOP ALTER ROLE a", "COMMENT ON ROLE a"}},
+		{Database: "postgres", Title: "same", Statements: []string{"NOOP GRANT", "NOOP COMMENT"}},
+	}
+	var reported []string
+	if err := Apply(context.Background(), srv.connect, steps, false, outcomes(&reported)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(reported, ",") != "role: CREATE ROLE a COMMENT ON ROLE a,same: in place" {
+		t.Errorf("progress %q", reported)
+	}
+	if srv.catalog != 2 {
+		t.Errorf("catalog changed %d times", srv.catalog)
+	}
+	log := strings.Join(srv.log, "\n")
+	for _, want := range []string{
+		// the whole step first, then statement by statement
+		"postgres: BEGIN ISOLATION LEVEL REPEATABLE READ\npostgres: SAVEPOINT pigsty_trial\npostgres: CREATE ROLE a\npostgres: NOOP ALTER ROLE a\npostgres: COMMENT ON ROLE a\npostgres: ROLLBACK TO SAVEPOINT pigsty_trial",
+		"postgres: SAVEPOINT pigsty_trial\npostgres: CREATE ROLE a\npostgres: RELEASE SAVEPOINT pigsty_trial",
+		"postgres: NOOP ALTER ROLE a\npostgres: ROLLBACK TO SAVEPOINT pigsty_trial\npostgres: RELEASE SAVEPOINT pigsty_trial",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks\n%s\nin\n%s", want, log)
+		}
 	}
 }
 
@@ -137,26 +190,18 @@ func TestApplySkipsWhatIsInPlace(t *testing.T) {
 	srv.answer["SELECT true"] = true
 	srv.answer["SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = $1"] = verifier
 	steps := []Step{
-		{Database: "postgres", Title: "create", SQL: "CREATE DATABASE x", NoTx: true, Unless: "SELECT true"},
-		{Database: "postgres", Title: "same password", SQL: "SECRET 1", Secret: true,
+		{Database: "postgres", Title: "create", Statements: []string{"CREATE DATABASE x"}, NoTx: true, Unless: "SELECT true"},
+		{Database: "postgres", Title: "same password", Statements: []string{"SECRET 1"}, Secret: true,
 			Password: &Password{Role: "dbuser_meta", Password: "DBUser.Meta", Method: "scram-sha-256"}},
-		{Database: "postgres", Title: "new password", SQL: "SECRET 2", Secret: true,
+		{Database: "postgres", Title: "new password", Statements: []string{"SECRET 2"}, Secret: true,
 			Password: &Password{Role: "dbuser_meta", Password: "Changed", Method: "scram-sha-256"}},
 	}
-	var skipped, done []string
-	err := Apply(context.Background(), srv.connect, steps, func(s Step, err error) {
-		switch {
-		case errors.Is(err, ErrSkipped):
-			skipped = append(skipped, s.Title)
-		case err == nil:
-			done = append(done, s.Title)
-		}
-	})
-	if err != nil {
+	var reported []string
+	if err := Apply(context.Background(), srv.connect, steps, false, outcomes(&reported)); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(skipped, ",") != "create,same password" || strings.Join(done, ",") != "new password" {
-		t.Errorf("skipped %q, done %q", skipped, done)
+	if strings.Join(reported, ",") != "create: in place,same password: in place,new password: " {
+		t.Errorf("progress %q", reported)
 	}
 	got := strings.Join(srv.log, "\n")
 	if strings.Contains(got, "CREATE DATABASE") || strings.Contains(got, "SECRET 1") {
@@ -168,15 +213,53 @@ func TestApplySkipsWhatIsInPlace(t *testing.T) {
 	}
 }
 
+// A dry run reports what a real run then executes, and changes nothing:
+// whole steps are not sent, tried statements are rolled back with the one
+// transaction per database, later steps see what earlier ones would do.
+func TestDryRunReportsWhatTheRunExecutes(t *testing.T) {
+	srv := newServer()
+	srv.answer["SELECT false"] = false
+	steps := []Step{
+		{Database: "postgres", Title: "role", Statements: []string{"CREATE ROLE a", "NOOP ALTER"}},
+		{Database: "postgres", Title: "terminate", Statements: []string{"SELECT pg_terminate_backend(1)"}, Unless: "SELECT false"},
+		{Database: "postgres", Title: "create db", Statements: []string{"CREATE DATABASE x"}, NoTx: true, Always: true},
+		{Database: "x", Title: "inside x", Statements: []string{"CREATE SCHEMA s"}, Always: true},
+		{Database: "postgres", Title: "again", Statements: []string{"NOOP"}},
+	}
+	var planned, ran []string
+	if err := Apply(context.Background(), srv.connect, steps, true, outcomes(&planned)); err != nil {
+		t.Fatal(err)
+	}
+	if srv.catalog != 0 || srv.conns["x"] != 0 {
+		t.Fatalf("the dry run changed the catalog (%d) or connected to x (%v)", srv.catalog, srv.conns)
+	}
+	log := strings.Join(srv.log, "\n")
+	for _, never := range []string{"COMMIT", "pg_terminate_backend", "CREATE DATABASE", "CREATE SCHEMA"} {
+		if strings.Contains(log, never) {
+			t.Errorf("the dry run sent %s:\n%s", never, log)
+		}
+	}
+	if strings.Count(log, "BEGIN") != 1 {
+		t.Errorf("the dry run should hold one transaction per database:\n%s", log)
+	}
+	srv.log = nil
+	if err := Apply(context.Background(), srv.connect, steps, false, outcomes(&ran)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(planned, "\n") != strings.Join(ran, "\n") {
+		t.Errorf("planned:\n%s\nran:\n%s", strings.Join(planned, "\n"), strings.Join(ran, "\n"))
+	}
+}
+
 func TestApplyStopsAtFirstFailureWithoutShowingSecrets(t *testing.T) {
 	srv := newServer()
 	srv.fail = "ALTER ROLE x PASSWORD 'hunter2'"
 	steps := []Step{
-		{Database: "postgres", Title: "set password of x", SQL: srv.fail, Secret: true},
-		{Database: "postgres", Title: "never", SQL: "NEVER"},
+		{Database: "postgres", Title: "set password of x", Statements: []string{srv.fail}, Secret: true, Always: true},
+		{Database: "postgres", Title: "never", Statements: []string{"NEVER"}},
 	}
 	var failed error
-	err := Apply(context.Background(), srv.connect, steps, func(s Step, err error) { failed = err })
+	err := Apply(context.Background(), srv.connect, steps, false, func(o Outcome) { failed = o.Err })
 	if err == nil || failed != err {
 		t.Fatalf("error %v, reported %v", err, failed)
 	}
@@ -190,19 +273,34 @@ func TestApplyStopsAtFirstFailureWithoutShowingSecrets(t *testing.T) {
 	}
 }
 
+// A statement that fails in a dry run fails the plan: the change would
+// fail, so it is refused before anything is stored.
+func TestDryRunFailsWhereTheRunWould(t *testing.T) {
+	srv := newServer()
+	srv.fail = "ALTER ROLE a SET work_mem = 'lots'"
+	err := Apply(context.Background(), srv.connect, []Step{{Database: "postgres", Title: "role a", Statements: []string{srv.fail}}}, true, nil)
+	if err == nil || !strings.Contains(err.Error(), "role a (database postgres): statement 1 of 1: ERROR: boom") {
+		t.Fatalf("error %v", err)
+	}
+}
+
 func TestApplyReportsConnectionFailure(t *testing.T) {
 	srv := newServer()
 	srv.refusing = "meta"
-	err := Apply(context.Background(), srv.connect, []Step{{Database: "meta", Title: "create schema pigsty in meta", SQL: "X"}}, nil)
+	err := Apply(context.Background(), srv.connect, []Step{{Database: "meta", Title: "create schema pigsty in meta", Statements: []string{"X"}}}, false, nil)
 	if err == nil || !strings.Contains(err.Error(), "create schema pigsty in meta (database meta): connect: connection refused") {
 		t.Fatalf("error %v", err)
 	}
 }
 
-func TestApplyRefusesSecretOutsideTransaction(t *testing.T) {
-	srv := newServer()
-	err := Apply(context.Background(), srv.connect, []Step{{Database: "postgres", Title: "bad", SQL: "X", Secret: true, NoTx: true}}, nil)
-	if err == nil || len(srv.log) != 0 {
-		t.Fatalf("error %v, sent %q", err, srv.log)
+func TestApplyRefusesStepsItCannotCheck(t *testing.T) {
+	for _, s := range []Step{
+		{Database: "postgres", Title: "secret outside a transaction", Statements: []string{"X"}, Secret: true, NoTx: true, Always: true},
+		{Database: "postgres", Title: "unchecked outside a transaction", Statements: []string{"X"}, NoTx: true},
+	} {
+		srv := newServer()
+		if err := Apply(context.Background(), srv.connect, []Step{s}, false, nil); err == nil || len(srv.log) != 0 {
+			t.Errorf("%s: error %v, sent %q", s.Title, err, srv.log)
+		}
 	}
 }

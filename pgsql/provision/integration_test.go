@@ -24,7 +24,7 @@ func TestProvisionMeta(t *testing.T) {
 	}
 	defer admin.Close(ctx)
 	i := metaInstance(t)
-	if notes := provisionTwice(t, ctx, c, i, "template1", "postgres", "meta"); len(notes) != 0 {
+	if notes := provisionTwice(t, ctx, c, i, Options{}, "template1", "postgres", "meta"); len(notes) != 0 {
 		t.Errorf("notes: %q", notes)
 	}
 	t.Run("roles", func(t *testing.T) { checkRoles(t, ctx, admin, i.Users) })
@@ -37,39 +37,64 @@ func TestProvisionMeta(t *testing.T) {
 	t.Run("secrets", func(t *testing.T) { checkSecrets(t, ctx, c, i.Users) })
 }
 
-// provisionTwice plans an instance against the server's extensions and
-// applies the plan twice: the second run must skip exactly the steps that
-// check, and leave the catalog of the given databases as it was.
-func provisionTwice(t *testing.T, ctx context.Context, c *cluster, i *inventory.Instance, dbs ...string) []string {
+// provision plans an instance against the live server, dry-runs the plan,
+// applies it, and checks the dry run reported exactly what the run
+// executed. It returns the statements run and the plan's notes.
+func provision(t *testing.T, ctx context.Context, c *cluster, i *inventory.Instance, opts Options) ([]string, []string) {
 	t.Helper()
-	available := map[string]bool{}
-	for _, n := range query[string](t, ctx, c, "postgres", "SELECT name FROM pg_available_extensions") {
-		available[n] = true
+	conn, err := c.connect(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
 	}
-	steps, notes := Plan(i, available)
-	checked := 0 // steps that check whether they are done: create database, passwords
-	for _, s := range steps {
-		if s.Unless != "" || s.Password != nil {
-			checked++
-		}
+	facts, err := ReadFacts(ctx, conn)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	apply := func(run int) map[error]int {
-		counts := map[error]int{}
+	steps, notes, err := Plan(i, facts, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(dryRun bool) []string {
+		var ran []string
 		start := time.Now()
-		err := Apply(ctx, c.connect, steps, func(s Step, err error) { counts[err]++ })
+		err := Apply(ctx, c.connect, steps, dryRun, func(o Outcome) {
+			for _, st := range o.Step.Show(o.Ran) {
+				ran = append(ran, fmt.Sprintf("[%s] %s", o.Step.Database, st))
+			}
+			if o.Step.Secret && len(o.Ran) > 0 {
+				ran = append(ran, fmt.Sprintf("[%s] %s", o.Step.Database, o.Step.Title))
+			}
+		})
 		if err != nil {
-			t.Fatalf("apply %d: %v\n%s", run, err, c.log())
+			t.Fatalf("apply (dry run %v): %v\n%s", dryRun, err, c.log())
 		}
-		t.Logf("apply %d: %d steps, %d run, %d already in place, in %v",
-			run, len(steps), counts[nil], counts[ErrSkipped], time.Since(start).Round(time.Millisecond))
-		return counts
+		t.Logf("dry run %v: %d steps, %d statements, in %v", dryRun, len(steps), len(ran), time.Since(start).Round(time.Millisecond))
+		return ran
 	}
-	if first := apply(1); first[ErrSkipped] != 0 {
-		t.Errorf("first run skipped %d steps", first[ErrSkipped])
+	before := snapshot(t, ctx, c, []string{"postgres"})
+	planned := run(true)
+	if after := snapshot(t, ctx, c, []string{"postgres"}); after != before {
+		t.Fatalf("the dry run changed the catalog:\n%s", diffLines(before, after))
+	}
+	ran := run(false)
+	if strings.Join(planned, "\n") != strings.Join(ran, "\n") {
+		t.Errorf("the dry run planned\n%s\nthe run executed\n%s", strings.Join(planned, "\n"), strings.Join(ran, "\n"))
+	}
+	return ran, notes
+}
+
+// provisionTwice provisions an instance twice: the second plan must run
+// nothing and leave the catalog of the given databases as it was.
+func provisionTwice(t *testing.T, ctx context.Context, c *cluster, i *inventory.Instance, opts Options, dbs ...string) []string {
+	t.Helper()
+	ran, notes := provision(t, ctx, c, i, opts)
+	if len(ran) == 0 {
+		t.Fatal("the first run ran nothing")
 	}
 	before := snapshot(t, ctx, c, dbs)
-	if second := apply(2); second[ErrSkipped] != checked {
-		t.Errorf("second run skipped %d steps, want the %d that check", second[ErrSkipped], checked)
+	if again, _ := provision(t, ctx, c, i, opts); len(again) != 0 {
+		t.Errorf("the second run ran:\n%s", strings.Join(again, "\n"))
 	}
 	if after := snapshot(t, ctx, c, dbs); after != before {
 		t.Errorf("the second run changed the catalog:\n%s", diffLines(before, after))
@@ -98,9 +123,9 @@ func snapshot(t *testing.T, ctx context.Context, c *cluster, dbs []string) strin
 		`SELECT oid, extname, extversion, extnamespace::regnamespace::text FROM pg_extension ORDER BY 2`,
 		`SELECT pg_get_userbyid(defaclrole), defaclnamespace, defaclobjtype, defaclacl::text FROM pg_default_acl ORDER BY 1, 2, 3`,
 		`SELECT oid, relname, relkind, relacl::text, obj_description(oid, 'pg_class') FROM pg_class
-		 WHERE relnamespace = 'monitor'::regnamespace ORDER BY 2`,
+		 WHERE relnamespace = to_regnamespace('monitor') ORDER BY 2`,
 		`SELECT oid, oid::regprocedure::text, proacl::text, md5(prosrc) FROM pg_proc
-		 WHERE pronamespace = 'monitor'::regnamespace ORDER BY 2`,
+		 WHERE pronamespace = to_regnamespace('monitor') ORDER BY 2`,
 		`SELECT oid::regprocedure::text, proacl::text FROM pg_proc WHERE proacl IS NOT NULL
 		 AND pronamespace = 'pg_catalog'::regnamespace ORDER BY 1`,
 	}
@@ -152,7 +177,8 @@ func TestProvisionFeatures(t *testing.T) {
 	c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	notes := provisionTwice(t, ctx, c, instance(t, "features.yml", features), "template1", "postgres", "app.db", "app_copy")
+	notes := provisionTwice(t, ctx, c, instance(t, "features.yml", features), Options{Baselines: map[string][]byte{"app.sql": []byte(appBaseline)}},
+		"template1", "postgres", "app.db", "app_copy")
 	t.Logf("notes:\n%s", strings.Join(notes, "\n"))
 
 	for sql, want := range map[string]string{
@@ -179,9 +205,74 @@ func TestProvisionFeatures(t *testing.T) {
 			t.Errorf("%s: schemas %q", db, got)
 		}
 	}
+	if got := query[string](t, ctx, c, "app_copy", "SELECT name FROM app.item"); len(got) != 1 || got[0] != "it's; here" {
+		t.Errorf("the baseline of app_copy: %q", got)
+	}
 	conn, err := c.login(ctx, "dbuser.app-1@corp", `it's\secret`, "app.db")
 	if err != nil {
 		t.Fatalf("login with a password holding a quote and a backslash: %v", err)
 	}
 	conn.Close(ctx)
+
+	t.Run("day2", func(t *testing.T) { checkDay2(t, ctx, c) })
+}
+
+// checkDay2 applies day2 over features: a user dropped as pg-drop-role
+// does, memberships revoked, parameters reset, a database dropped and one
+// recreated with its baseline, schemas and extensions dropped, connections
+// allowed again; then the same inventory without the confirmation to
+// recreate runs nothing.
+func checkDay2(t *testing.T, ctx context.Context, c *cluster) {
+	hashed, err := c.connect(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{"CREATE TABLE public.hashed_owns (id int)", "ALTER TABLE public.hashed_owns OWNER TO dbuser_hashed",
+		"CREATE TABLE public.rebuilt_marker (id int)"} {
+		if _, err := hashed.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hashed.Close(ctx)
+	rebuiltOID := query[string](t, ctx, c, "postgres", "SELECT oid::text FROM pg_database WHERE datname = 'rebuilt'")
+	opts := Options{Recreate: map[string]bool{"rebuilt": true}, Baselines: map[string][]byte{"app.sql": []byte(appBaseline)},
+		Previous: instance(t, "features.yml", features)}
+	i := instance(t, "day2.yml", day2)
+	ran, notes := provision(t, ctx, c, i, opts)
+	t.Logf("day 2 ran:\n%s\nnotes:\n%s", strings.Join(ran, "\n"), strings.Join(notes, "\n"))
+	for _, want := range []string{`encoding is "UTF8" on the server but "SQL_ASCII"`, `icu_locale is "en-US" on the server but "en-GB"`, `template changes from "template0" to "template1"`} {
+		if !strings.Contains(strings.Join(notes, "\n"), want) {
+			t.Errorf("no note %q", want)
+		}
+	}
+	for sql, want := range map[string]string{
+		"SELECT count(*)::text FROM pg_roles WHERE rolname = 'dbuser_hashed'":                                             "0",
+		"SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'hashed_owns'":                                    "postgres",
+		"SELECT rolconnlimit || ' ' || array_to_string(rolconfig, ';') FROM pg_roles WHERE rolname = 'dbuser.app-1@corp'": `20 search_path=app, "$user", public`,
+		`SELECT string_agg(r.rolname, ',' ORDER BY r.rolname) FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid
+		 WHERE a.member = (SELECT oid FROM pg_roles WHERE rolname = 'dbuser.app-1@corp')`: "dbrole_readwrite,pg_monitor",
+		"SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname IN ('app_copy', 'obsolete', 'rebuilt', 'frozen')": "frozen,rebuilt",
+		"SELECT datallowconn::text FROM pg_database WHERE datname = 'frozen'":                                                              "true",
+		"SELECT (oid::text <> '" + rebuiltOID[0] + "')::text FROM pg_database WHERE datname = 'rebuilt'":                                   "true",
+	} {
+		if got := query[string](t, ctx, c, "postgres", sql); len(got) != 1 || got[0] != want {
+			t.Errorf("%s\n got %q\nwant %q", sql, got, want)
+		}
+	}
+	if got := query[string](t, ctx, c, "app.db", "SELECT string_agg(nspname, ',') FROM pg_namespace WHERE nspname IN ('app', 'audit')"); got[0] != "app" {
+		t.Errorf("app.db schemas %q", got)
+	}
+	if got := query[int64](t, ctx, c, "app.db", "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"); got[0] != 0 {
+		t.Error("pg_trgm is still in app.db")
+	}
+	if got := query[string](t, ctx, c, "rebuilt", "SELECT name FROM app.item"); len(got) != 1 {
+		t.Errorf("the baseline of the recreated database: %q", got)
+	}
+	if got := query[int64](t, ctx, c, "frozen", "SELECT count(*) FROM pg_namespace WHERE nspname = 'public'"); got[0] != 1 {
+		t.Error("frozen is not reachable")
+	}
+	opts.Recreate = nil
+	if again, _ := provision(t, ctx, c, i, opts); len(again) != 0 {
+		t.Errorf("day 2 again ran:\n%s", strings.Join(again, "\n"))
+	}
 }

@@ -38,6 +38,9 @@ func render(steps []Step, notes []string) string {
 		if s.NoTx {
 			b.WriteString(" (no transaction)")
 		}
+		if s.Always {
+			b.WriteString(" (always)")
+		}
 		if s.Secret {
 			b.WriteString(" (secret)")
 		}
@@ -48,7 +51,10 @@ func render(steps []Step, notes []string) string {
 		if s.Password != nil {
 			fmt.Fprintf(&b, "-- unless the verifier of %s already holds it (%s)\n", s.Password.Role, s.Password.Method)
 		}
-		b.WriteString(strings.TrimRight(s.SQL, "\n") + "\n\n")
+		if s.Summary != "" {
+			fmt.Fprintf(&b, "-- shown as: %s\n", s.Summary)
+		}
+		b.WriteString(s.SQL() + "\n")
 	}
 	for _, n := range notes {
 		fmt.Fprintf(&b, "-- note: %s\n", n)
@@ -56,8 +62,18 @@ func render(steps []Step, notes []string) string {
 	return b.String()
 }
 
+// plan plans an instance, failing the test on an error.
+func plan(t *testing.T, i *inventory.Instance, live Facts, opts Options) ([]Step, []string) {
+	t.Helper()
+	steps, notes, err := Plan(i, live, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return steps, notes
+}
+
 func TestPlanMetaGolden(t *testing.T) {
-	steps, notes := Plan(metaInstance(t), nil)
+	steps, notes := plan(t, metaInstance(t), Facts{}, Options{})
 	testkit.Golden(t, "pg-meta-1", []byte(render(steps, notes)))
 }
 
@@ -97,12 +113,13 @@ func TestPlanFeaturesGolden(t *testing.T) {
 		"pg_visibility", "pg_freespacemap", "postgres_fdw", "file_fdw", "btree_gist", "btree_gin", "pg_trgm", "intagg", "intarray"} {
 		available[e] = true
 	}
-	steps, notes := Plan(instance(t, "features.yml", features), available)
+	steps, notes := plan(t, instance(t, "features.yml", features), Facts{Extensions: available},
+		Options{Baselines: map[string][]byte{"app.sql": []byte(appBaseline)}})
 	testkit.Golden(t, "features", []byte(render(steps, notes)))
 }
 
 func TestPlanOrder(t *testing.T) {
-	steps, notes := Plan(metaInstance(t), nil)
+	steps, notes := plan(t, metaInstance(t), Facts{}, Options{})
 	if len(notes) != 0 {
 		t.Errorf("notes on pg-meta: %q", notes)
 	}
@@ -137,7 +154,103 @@ func TestPlanProvisionOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if steps, notes := Plan(inv.Instances()[0], nil); len(steps) != 0 || len(notes) != 1 {
+	if steps, notes := plan(t, inv.Instances()[0], Facts{}, Options{}); len(steps) != 0 || len(notes) != 1 {
 		t.Fatalf("pg_provision=false: %d steps, notes %q", len(steps), notes)
+	}
+}
+
+// appBaseline is the baseline file of the features inventory.
+const appBaseline = `-- the application's schema
+CREATE SCHEMA IF NOT EXISTS app;
+CREATE TABLE app.item (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END; $$;
+INSERT INTO app.item VALUES (1, 'it''s; here');
+`
+
+// day2 changes what features made, on a server where features was
+// applied: every kind of change and removal a plan knows.
+const day2 = `all:
+  children:
+    infra: { hosts: { 10.10.10.11: { infra_seq: 1 } } }
+    etcd: { hosts: { 10.10.10.11: { etcd_seq: 1 } } }
+    pg-test:
+      hosts: { 10.10.10.11: { pg_seq: 1, pg_role: primary } }
+      vars:
+        pg_cluster: pg-test
+        pg_users:
+          - { name: dbuser.app-1@corp, connlimit: 20, roles: [ { name: dbrole_admin, state: absent }, { name: pg_monitor, set: false } ],
+              parameters: { work_mem: DEFAULT } }
+          - { name: dbuser_hashed, state: absent }
+        pg_databases:
+          - { name: app.db, owner: dbuser.app-1@corp, template: template1, encoding: SQL_ASCII, icu_locale: en-GB,
+              schemas: [ { name: audit, state: absent } ], extensions: [ { name: pg_trgm, state: absent } ] }
+          - { name: app_copy, state: absent }
+          - { name: rebuilt, state: recreate, baseline: app.sql }
+          - { name: frozen, allowconn: true }
+  vars:
+    pg_version: 15
+`
+
+// featuresServer is the server after features was applied.
+func featuresServer() Facts {
+	roles := map[string]bool{}
+	for _, r := range []string{"postgres", "pg_monitor", "dbrole_readonly", "dbrole_offline", "dbrole_readwrite", "dbrole_admin",
+		"replicator", "dbuser_dba", "dbuser_monitor", "dbuser.app-1@corp", "dbuser_hashed", "dbuser_old"} {
+		roles[r] = true
+	}
+	libc := DatabaseFact{Owner: "postgres", Encoding: "UTF8", Collate: "C", Ctype: "C", LocaleProvider: "libc", AllowConn: true, Tablespace: "pg_default"}
+	app := libc
+	app.Owner, app.LocaleProvider, app.IcuLocale = "dbuser.app-1@corp", "icu", "en-US"
+	frozen := libc
+	frozen.AllowConn = false
+	template0 := libc
+	template0.AllowConn, template0.IsTemplate = false, true
+	return Facts{Version: 15, Roles: roles, Databases: map[string]DatabaseFact{
+		"postgres": libc, "template1": libc, "template0": template0, "app.db": app, "app_copy": libc, "frozen": frozen, "rebuilt": libc, "obsolete": libc,
+	}}
+}
+
+func TestPlanDay2Golden(t *testing.T) {
+	steps, notes := plan(t, instance(t, "day2.yml", day2), featuresServer(), Options{
+		Recreate:  map[string]bool{"rebuilt": true},
+		Baselines: map[string][]byte{"app.sql": []byte(appBaseline)},
+		Previous:  instance(t, "features.yml", features),
+	})
+	testkit.Golden(t, "day2", []byte(render(steps, notes)))
+}
+
+// A recreate that was not confirmed keeps the database; a baseline the
+// options do not carry is an error, not a silent skip.
+func TestPlanRecreateNeedsConfirmationAndBaselines(t *testing.T) {
+	i := instance(t, "day2.yml", day2)
+	steps, notes := plan(t, i, featuresServer(), Options{})
+	for _, s := range steps {
+		if strings.Contains(s.Title, "rebuilt") && s.Database == "postgres" && strings.HasPrefix(s.Title, "drop") {
+			t.Errorf("unconfirmed recreate plans %q", s.Title)
+		}
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "database rebuilt has state recreate, not confirmed") {
+		t.Errorf("notes %q", notes)
+	}
+	if _, _, err := Plan(i, featuresServer(), Options{Recreate: map[string]bool{"rebuilt": true}}); err == nil || !strings.Contains(err.Error(), "baseline file app.sql") {
+		t.Errorf("recreate without the baseline's text: %v", err)
+	}
+}
+
+func TestSplitSQL(t *testing.T) {
+	got := splitSQL(appBaseline + "/* a; comment */ SELECT E'\\';'; SELECT $x$ ; $x$, \"a;b\"; -- trailing; comment\n")
+	want := []string{
+		"CREATE SCHEMA IF NOT EXISTS app;",
+		"CREATE TABLE app.item (id bigint PRIMARY KEY, name text NOT NULL);",
+		"CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END; $$;",
+		"INSERT INTO app.item VALUES (1, 'it''s; here');",
+		"SELECT E'\\';';",
+		"SELECT $x$ ; $x$, \"a;b\";",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("split:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := len(monitorStatements); n < 30 {
+		t.Errorf("monitor.sql splits into %d statements", n)
 	}
 }

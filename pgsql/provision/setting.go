@@ -25,10 +25,10 @@ func setting(target, key string, value inventory.Scalar) string {
 	name := ident(strings.Split(key, ".")...)
 	v := string(value)
 	if strings.EqualFold(v, "DEFAULT") {
-		return fmt.Sprintf("ALTER %s RESET %s;\n", target, name)
+		return fmt.Sprintf("ALTER %s RESET %s;", target, name)
 	}
 	if !listSettings[key] {
-		return fmt.Sprintf("ALTER %s SET %s = %s;\n", target, name, literal(v))
+		return fmt.Sprintf("ALTER %s SET %s = %s;", target, name, literal(v))
 	}
 	var items []string
 	for _, item := range strings.Split(v, ",") {
@@ -38,7 +38,7 @@ func setting(target, key string, value inventory.Scalar) string {
 		}
 		items = append(items, literal(item))
 	}
-	return fmt.Sprintf("ALTER %s SET %s = %s;\n", target, name, strings.Join(items, ", "))
+	return fmt.Sprintf("ALTER %s SET %s = %s;", target, name, strings.Join(items, ", "))
 }
 
 func sortedKeys(m map[string]inventory.Scalar) []string {

@@ -7,59 +7,85 @@ import (
 	"pigsty/assets"
 )
 
+// monitorStatements are the monitor schema's statements, one by one, so
+// that a pass over a provisioned database runs none of them.
+var monitorStatements = splitSQL(assets.MonitorSQL)
+
 // template plans Pigsty's pg-init-template for one database (template1,
 // then postgres). Databases created later copy template1, so they start
 // with all of it.
 func (b *planner) template(db string) {
-	var acl strings.Builder
-	for _, owner := range b.privilegeOwners() {
-		defaultPrivileges(&acl, owner, b.p.PgDefaultPrivileges)
-	}
-	if acl.Len() > 0 {
-		b.add(Step{Database: db, Title: "default privileges in " + db, SQL: acl.String()})
+	if len(b.p.PgDefaultPrivileges) > 0 {
+		var acl []string
+		for _, owner := range b.privilegeOwners() {
+			acl = append(acl, defaultPrivileges(owner, b.p.PgDefaultPrivileges)...)
+		}
+		roles := append(b.privilegeOwners(), grantees(b.p.PgDefaultPrivileges)...)
+		b.add(Step{Database: db, Title: "default privileges in " + db, Statements: acl, roles: roles})
 	}
 
 	if len(b.p.PgDefaultSchemas) > 0 {
-		var sql strings.Builder
+		var sql []string
 		for _, s := range b.p.PgDefaultSchemas {
-			fmt.Fprintf(&sql, "CREATE SCHEMA IF NOT EXISTS %s;\n", ident(s))
+			sql = append(sql, fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;", ident(s)))
 		}
-		b.add(Step{Database: db, Title: "default schemas in " + db, SQL: sql.String()})
+		b.add(Step{Database: db, Title: "default schemas in " + db, Statements: sql})
 	}
 
 	if b.p.PgRevokePublic {
-		b.add(Step{Database: db, Title: "revoke public privileges in " + db, SQL: fmt.Sprintf(
-			"REVOKE CREATE ON SCHEMA public FROM PUBLIC;\nREVOKE CREATE ON DATABASE %s FROM PUBLIC;\n", ident(db))})
+		b.add(Step{Database: db, Title: "revoke public privileges in " + db, Statements: []string{
+			"REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
+			fmt.Sprintf("REVOKE CREATE ON DATABASE %s FROM PUBLIC;", ident(db))}})
 	}
 
 	for _, e := range b.p.PgDefaultExtensions {
-		if e.State == "absent" {
-			b.note("default extension %s has state absent: dropping extensions is a day-2 task, skipped in %s", e.Name, db)
-			continue
-		}
-		if !b.installable(e.Name) {
+		switch {
+		case e.State == "absent":
+			b.add(Step{Database: db, Title: fmt.Sprintf("drop extension %s in %s", e.Name, db),
+				Statements: []string{fmt.Sprintf("DROP EXTENSION IF EXISTS %s CASCADE;", ident(e.Name))}})
+		case !b.installable(e.Name):
 			b.note("default extension %s is not available on this server: skipped in %s", e.Name, db)
-			continue
+		default:
+			b.add(Step{Database: db, Title: fmt.Sprintf("create extension %s in %s", e.Name, db), Statements: createExtension(e.Name, e.Schema, e.Version)})
 		}
-		b.add(Step{Database: db, Title: fmt.Sprintf("create extension %s in %s", e.Name, db), SQL: createExtension(e.Name, e.Schema, e.Version)})
 	}
 
 	if repl := b.p.PgReplicationUsername; repl != "" {
-		b.add(Step{Database: db, Title: "backup privileges in " + db, SQL: backupGrants(ident(repl), b.p.PgVersion)})
+		b.add(Step{Database: db, Title: "backup privileges in " + db, Statements: backupGrants(ident(repl), b.version), roles: []string{repl}})
 	}
 
-	b.add(Step{Database: db, Title: "monitor schema in " + db, SQL: assets.MonitorSQL})
+	b.add(Step{Database: db, Title: "monitor schema in " + db, Statements: monitorStatements})
 }
 
 // defaultPrivileges applies pg_default_privileges to the objects one role
 // creates. Each entry is SQL (GRANT … ON … TO …) and is used as written.
-func defaultPrivileges(sql *strings.Builder, owner string, privileges []string) {
+func defaultPrivileges(owner string, privileges []string) []string {
+	var out []string
 	for _, priv := range privileges {
-		fmt.Fprintf(sql, "ALTER DEFAULT PRIVILEGES FOR ROLE %s %s;\n", ident(owner), strings.TrimSpace(priv))
+		out = append(out, fmt.Sprintf("ALTER DEFAULT PRIVILEGES FOR ROLE %s %s;", ident(owner), strings.TrimSpace(priv)))
 	}
+	return out
 }
 
-func createExtension(name, schema, version string) string {
+// grantees are the roles pg_default_privileges grant to: the word after
+// the last TO of each entry.
+func grantees(privileges []string) []string {
+	var out []string
+	for _, priv := range privileges {
+		f := strings.Fields(priv)
+		for n := len(f) - 2; n >= 0; n-- {
+			if strings.EqualFold(f[n], "TO") {
+				out = append(out, strings.Trim(strings.TrimSuffix(f[n+1], ";"), `"`))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// createExtension creates an extension if missing and, when the inventory
+// pins a version, updates an older one to it.
+func createExtension(name, schema, version string) []string {
 	var sql strings.Builder
 	fmt.Fprintf(&sql, "CREATE EXTENSION IF NOT EXISTS %s", ident(name))
 	if schema != "" {
@@ -68,13 +94,17 @@ func createExtension(name, schema, version string) string {
 	if version != "" {
 		fmt.Fprintf(&sql, " VERSION %s", literal(version))
 	}
-	sql.WriteString(" CASCADE;\n")
-	return sql.String()
+	sql.WriteString(" CASCADE;")
+	out := []string{sql.String()}
+	if version != "" {
+		out = append(out, fmt.Sprintf("ALTER EXTENSION %s UPDATE TO %s;", ident(name), literal(version)))
+	}
+	return out
 }
 
 // backupGrants lets the replication user run the backup and recovery
 // functions pgBackRest calls, without being a superuser.
-func backupGrants(repl string, version int) string {
+func backupGrants(repl string, version int) []string {
 	functions := []string{
 		"current_setting(text)",
 		"set_config(text, text, boolean)",
@@ -92,10 +122,9 @@ func backupGrants(repl string, version int) string {
 	} else {
 		functions = append(functions, "pg_backup_start(text, boolean)", "pg_backup_stop(boolean)")
 	}
-	var sql strings.Builder
-	fmt.Fprintf(&sql, "GRANT USAGE ON SCHEMA pg_catalog TO %s;\n", repl)
+	out := []string{fmt.Sprintf("GRANT USAGE ON SCHEMA pg_catalog TO %s;", repl)}
 	for _, f := range functions {
-		fmt.Fprintf(&sql, "GRANT EXECUTE ON FUNCTION pg_catalog.%s TO %s;\n", f, repl)
+		out = append(out, fmt.Sprintf("GRANT EXECUTE ON FUNCTION pg_catalog.%s TO %s;", f, repl))
 	}
-	return sql.String()
+	return out
 }
