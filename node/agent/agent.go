@@ -47,6 +47,7 @@ type Agent struct {
 	// what earlier passes did, so repeated passes skip work
 	provisioned map[string]int64 // ins → desired revision provisioned
 	distroOnce  sync.Once        // the distribution's units are disabled once per agent
+	backups     backupJobs       // backups in the background and the backup schedule
 	changes     changeLog        // what the passes changed, per instance and revision
 }
 

@@ -14,6 +14,7 @@ import (
 	"pigsty/node/supervisor"
 	"pigsty/pgsql/inventory"
 	"pigsty/pgsql/patroni"
+	"pigsty/pgsql/pgbackrest"
 )
 
 // patroni renders the Patroni config, keeps Patroni running under the
@@ -69,7 +70,9 @@ func (r *run) patroniSpec(giveUp int) (supervisor.Spec, error) {
 		return supervisor.Spec{}, fmt.Errorf("%w (run `pigsty install`)", err)
 	}
 	path, argv, env := bin.Command(r.l.PatroniConfig())
-	env = append(env, "HOME="+r.dbsu.Home)
+	// PGBACKREST_CONFIG reaches postgres, so archive_command and a
+	// restore_command find pgbackrest.conf under the host's root as well.
+	env = append(env, "HOME="+r.dbsu.Home, "PGBACKREST_CONFIG="+pgbackrest.ConfigPath(r.l))
 	postmaster := supervisor.PIDFromFile(filepath.Join(r.l.Data(), "postmaster.pid"), r.l.Data())
 	return supervisor.Spec{
 		Name: "patroni", Path: path, Args: argv[1:], Env: env, Dir: r.l.Data(), Credential: r.cred,
