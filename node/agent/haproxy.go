@@ -6,14 +6,11 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"pigsty/node/supervisor"
 	"pigsty/pgsql/haproxy"
@@ -29,38 +26,25 @@ func (r *run) haproxy(ctx context.Context) error {
 	if !r.inst.Params.HaproxyEnabled {
 		return nil
 	}
-	plan, err := r.inst.Params.Plan()
+	files, err := HAProxyFiles(r.inst, r.l)
 	if err != nil {
 		return err
 	}
-	rt := haproxy.Runtime{FDLimit: fdLimit()}
-	if _, err := user.Lookup("haproxy"); err == nil {
-		rt.User, rt.Group = "haproxy", "haproxy"
-	}
-	files, err := haproxy.Render(r.inst, r.l, plan, rt)
+	changed, err := r.write(files)
 	if err != nil {
 		return err
 	}
-	changed := false
-	for path, f := range files {
-		c, err := r.file(path, f.Data, f.Mode, false)
-		if err != nil {
-			return err
-		}
-		changed = changed || c
-	}
-	stale, err := filepath.Glob(filepath.Join(haproxy.ServicesDir(r.l), "*.cfg"))
+	stale, err := StaleServices(r.l, files)
 	if err != nil {
 		return err
 	}
 	for _, path := range stale {
-		if _, keep := files[path]; !keep {
-			r.log.Info("removing service", "path", path)
-			if err := os.Remove(path); err != nil {
-				return err
-			}
-			changed = true
+		r.log.Info("removing service", "path", path)
+		if err := os.Remove(path); err != nil {
+			return err
 		}
+		r.changed("remove " + path)
+		changed = true
 	}
 	// Without a state file HAProxy warns at start; the initial one holds no
 	// servers, so the first checks decide as before.
@@ -70,6 +54,26 @@ func (r *run) haproxy(ctx context.Context) error {
 		}
 	}
 	return r.ensure(ctx, r.haproxySpec(), changed)
+}
+
+// StaleServices are the files of HAProxy's services directory that are no
+// longer rendered: services that are gone.
+func StaleServices(l layout.Layout, files []Rendered) ([]string, error) {
+	have, err := filepath.Glob(filepath.Join(haproxy.ServicesDir(l), "*.cfg"))
+	if err != nil {
+		return nil, err
+	}
+	keep := map[string]bool{}
+	for _, f := range files {
+		keep[f.Path] = true
+	}
+	var out []string
+	for _, path := range have {
+		if !keep[path] {
+			out = append(out, path)
+		}
+	}
+	return out, nil
 }
 
 // haproxySpec is how the supervisor runs HAProxy: master-worker in the
@@ -116,14 +120,4 @@ func saveServerState(ctx context.Context, l layout.Layout) error {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// fdLimit is the file descriptor limit HAProxy inherits, which bounds its
-// maxconn.
-func fdLimit() uint64 {
-	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-		return 0
-	}
-	return rl.Max
 }

@@ -10,7 +10,6 @@ import (
 
 	"pigsty/node/dbsu"
 	"pigsty/node/supervisor"
-	"pigsty/pgsql/hba"
 	"pigsty/pgsql/pgbouncer"
 )
 
@@ -21,40 +20,18 @@ func (r *run) pgbouncer(ctx context.Context) error {
 	if !r.inst.Params.PgbouncerEnabled {
 		return nil
 	}
-	var users []string
-	for _, u := range r.inst.Users {
-		if u.Pgbouncer && !u.Absent() {
-			users = append(users, u.Name)
-		}
-	}
-	users = append(users, r.inst.Params.PgAdminUsername, r.inst.Params.PgMonitorUsername)
-	res, err := r.dbsuRun(ctx, dbsu.Request{Verifiers: users})
+	res, err := r.dbsuRun(ctx, dbsu.Request{Verifiers: PgbouncerUsers(r.inst)})
 	if err != nil {
 		return err
 	}
-	files, err := pgbouncer.Render(r.inst, r.l, res.Verifiers)
+	files, err := PgbouncerFiles(r.inst, r.l, r.memberRole(), res.Verifiers)
 	if err != nil {
 		return err
 	}
-	changed := false
-	for path, f := range files {
-		c, err := r.file(path, f.Data, f.Mode, true)
-		if err != nil {
-			return err
-		}
-		changed = changed || c
-	}
-	inst := *r.inst
-	inst.Role = r.memberRole()
-	rules, err := hba.RenderPgbouncer(&inst, r.l)
+	changed, err := r.write(files)
 	if err != nil {
 		return err
 	}
-	c, err := r.file(hba.PgbouncerPath(r.l), rules, 0o600, true)
-	if err != nil {
-		return err
-	}
-	changed = changed || c
 	return r.ensure(ctx, r.pgbouncerSpec(), changed)
 }
 

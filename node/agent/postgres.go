@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"pigsty/node/supervisor"
-	"pigsty/pgsql/hba"
 	"pigsty/pgsql/inventory"
 )
 
@@ -21,21 +20,15 @@ func (r *run) postgres(ctx context.Context) error {
 	if !exists(filepath.Join(r.l.Data(), "PG_VERSION")) {
 		return nil
 	}
-	inst := *r.inst
-	inst.Role = r.memberRole()
-	rules, err := hba.RenderPostgres(&inst, r.l)
+	files, err := PostgresFiles(r.inst, r.l, r.memberRole())
 	if err != nil {
 		return err
 	}
-	hbaChanged, err := r.file(hba.PostgresPath(r.l), rules, 0o600, true)
+	changed, err := r.write(files)
 	if err != nil {
 		return err
 	}
-	autoChanged, err := r.file(filepath.Join(r.l.Data(), "postgresql.auto.conf"), autoConf(r.inst.Params.PgParameters), 0o600, true)
-	if err != nil {
-		return err
-	}
-	if (!hbaChanged && !autoChanged) || !r.inst.Params.PgReload {
+	if !changed || !r.inst.Params.PgReload {
 		return nil
 	}
 	pid, ok := supervisor.PIDFromFile(filepath.Join(r.l.Data(), "postmaster.pid"), r.l.Data())()
@@ -46,23 +39,21 @@ func (r *run) postgres(ctx context.Context) error {
 	return syscall.Kill(pid, syscall.SIGHUP)
 }
 
-// memberRole maps Patroni's role to the pg_role vocabulary HBA role
-// filters use: after a failover the rules follow the member's real role,
-// not the one the inventory started it with. An offline replica stays
-// offline.
-func (r *run) memberRole() string {
-	switch r.role {
-	case "primary", "master":
-		return "primary"
-	case "standby_leader":
-		return "standby"
-	case "replica":
-		if r.inst.Role == "primary" {
-			return "replica"
+// write writes rendered files and reports whether any changed.
+func (r *run) write(files []Rendered) (bool, error) {
+	changed := false
+	for _, f := range files {
+		c, err := r.file(f.Path, f.Data, f.Mode, f.DBSU)
+		if err != nil {
+			return false, err
 		}
+		changed = changed || c
 	}
-	return r.inst.Role
+	return changed, nil
 }
+
+// memberRole is the member's role for HBA role filters (see MemberRole).
+func (r *run) memberRole() string { return MemberRole(r.inst, r.role) }
 
 // autoConf renders pg_parameters as postgresql.auto.conf, as Pigsty's
 // pg_param task does: the inventory owns the file, so a manual ALTER

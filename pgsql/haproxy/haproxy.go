@@ -57,10 +57,11 @@ func StatePath(l layout.Layout) string { return filepath.Join(l.Run(), "haproxy.
 // version and no servers. HAProxy warns about a missing or empty file.
 const InitialState = "1\n"
 
-// Render renders haproxy.cfg and the service files of instance i. plan
+// Render renders haproxy.cfg and the service files of the node of
+// instance i: its cluster's services, unless pg_service_provider hands
+// them to a group's HAProxy; the services of clusters that hand theirs to
+// a group this node belongs to; the node's own haproxy_services. plan
 // gives the default-server line of services without their own options.
-// When pg_service_provider names another group, that group serves the
-// cluster's services and this node renders none.
 func Render(i *inventory.Instance, l layout.Layout, plan tune.Plan, run Runtime) (Files, error) {
 	cfg, err := global(i, l, run)
 	if err != nil {
@@ -68,10 +69,25 @@ func Render(i *inventory.Instance, l layout.Layout, plan tune.Plan, run Runtime)
 	}
 	// haproxy.cfg holds the stats admin password; the services hold none.
 	files := Files{ConfigPath(l): {cfg, 0o640}}
-	if i.Params.PgServiceProvider != "" {
-		return files, nil
+	var services []inventory.ServiceEndpoint
+	if i.Params.PgServiceProvider == "" {
+		services = i.Services
 	}
-	for _, svc := range i.Services {
+	if inv := i.Inventory(); inv != nil && i.Host != nil {
+		services = append(services, inv.ProvidedServices(i.Host)...)
+	}
+	for _, svc := range i.Params.HaproxyServices {
+		data, err := nodeService(i, svc)
+		if err != nil {
+			return nil, fmt.Errorf("render haproxy service %s for %s (%s): %w", svc.Name, i.Name, svc.Origin.Pos, err)
+		}
+		path := filepath.Join(ServicesDir(l), svc.Name+".cfg")
+		if _, dup := files[path]; dup {
+			return nil, fmt.Errorf("render haproxy service %s for %s: defined twice", svc.Name, i.Name)
+		}
+		files[path] = File{data, 0o644}
+	}
+	for _, svc := range services {
 		data, err := service(i, svc, plan)
 		if err != nil {
 			return nil, fmt.Errorf("render haproxy service %s for %s (%s): %w", svc.Name, i.Name, svc.Origin.Pos, err)

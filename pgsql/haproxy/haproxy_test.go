@@ -128,13 +128,6 @@ func writeState(t *testing.T, l layout.Layout) {
 	}
 }
 
-func TestServiceProviderServesElsewhere(t *testing.T) {
-	files := render(t, "ha", "pg-test-2", "/", Runtime{}, "pg_service_provider=proxy")
-	if len(files) != 1 {
-		t.Errorf("rendered %d files, want haproxy.cfg only", len(files))
-	}
-}
-
 func TestRefused(t *testing.T) {
 	for _, c := range []struct {
 		name  string

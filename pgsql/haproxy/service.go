@@ -60,12 +60,8 @@ func service(i *inventory.Instance, svc inventory.ServiceEndpoint, plan tune.Pla
 	fmt.Fprintf(&b, "    default-server %s\n", options)
 	b.WriteString("\n    # servers\n")
 	for _, s := range svc.Servers {
-		m := member(i, s.Name)
-		if m == nil {
-			return nil, fmt.Errorf("server %s is not a member of cluster %s", s.Name, i.Cluster)
-		}
-		fmt.Fprintf(&b, "    server %s %s:%d check port %d", s.Name, s.IP, s.Port, m.Params.PatroniPort)
-		if m.Params.PatroniSSLEnabled {
+		fmt.Fprintf(&b, "    server %s %s:%d check port %d", s.Name, s.IP, s.Port, s.CheckPort)
+		if s.CheckSSL {
 			// the check reads only a status code of the members' own
 			// API; verifying would make HAProxy's start depend on the
 			// CA file being in place
@@ -78,18 +74,6 @@ func service(i *inventory.Instance, svc inventory.ServiceEndpoint, plan tune.Pla
 		b.WriteString("\n")
 	}
 	return b.Bytes(), nil
-}
-
-func member(i *inventory.Instance, name string) *inventory.Instance {
-	if i.ClusterOf() == nil {
-		return nil
-	}
-	for _, m := range i.ClusterOf().Instances {
-		if m.Name == name {
-			return m
-		}
-	}
-	return nil
 }
 
 var reFractionalSeconds = regexp.MustCompile(`^([0-9]*)\.([0-9]+)s$`)
