@@ -113,21 +113,18 @@ func (c *Cluster) StartWriter(cfg WriterConfig) (*Writer, error) {
 		cfg.Timeout = 3 * time.Second
 	}
 	w := &Writer{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, _, err := w.connect(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("writer: %w", err)
-	}
-	defer conn.Close(context.Background())
-	table := pgx.Identifier{cfg.Table}.Sanitize()
-	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+table+
-		" (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())"); err != nil {
-		return nil, fmt.Errorf("writer: create %s: %w", cfg.Table, err)
-	}
+	// A service port may lead elsewhere for a moment (HAProxy just
+	// started): the table is made through whichever session can.
 	var next int64
-	if err := conn.QueryRow(ctx, "SELECT coalesce(max(id), 0) + 1 FROM "+table).Scan(&next); err != nil {
-		return nil, fmt.Errorf("writer: %w", err)
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if next, err = w.setup(); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("writer: %w", err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	w.started = time.Now()
 	c.mu.Lock()
@@ -135,6 +132,25 @@ func (c *Cluster) StartWriter(cfg WriterConfig) (*Writer, error) {
 	c.mu.Unlock()
 	go w.loop(next)
 	return w, nil
+}
+
+// setup creates the table if needed and returns the first free id.
+func (w *Writer) setup() (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, host, err := w.connect(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	table := pgx.Identifier{w.cfg.Table}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+table+
+		" (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())"); err != nil {
+		return 0, fmt.Errorf("create %s through %s:%d: %w", w.cfg.Table, host, w.cfg.Port, err)
+	}
+	var next int64
+	err = conn.QueryRow(ctx, "SELECT coalesce(max(id), 0) + 1 FROM "+table).Scan(&next)
+	return next, err
 }
 
 func (w *Writer) loop(id int64) {
