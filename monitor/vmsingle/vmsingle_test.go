@@ -87,6 +87,7 @@ func freePort() (int, error) {
 // The scraped series arrive with the target's labels and job, and a
 // query sees them through the Prometheus API.
 func TestScrape(t *testing.T) {
+	t.Parallel() // a new series takes ~10 s to be searchable: wait for both at once
 	ctx := context.Background()
 	start := time.Now()
 	var got []metrics.Sample
@@ -112,6 +113,7 @@ func TestScrape(t *testing.T) {
 
 // Imported samples (what recording rules write) are queryable, NaN too.
 func TestImport(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Millisecond)
 	err := store.Import(ctx, []metrics.Sample{
