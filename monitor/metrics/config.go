@@ -94,17 +94,17 @@ func retentionHours(s string) (int, bool) {
 	return n * per, true
 }
 
-// WriteConfig writes c to path, 0600, through a rename.
-func WriteConfig(path string, c Config) error {
+// WriteConfig writes c to path, 0600, through a rename, unless the file
+// holds it already; it reports whether the file changed.
+func WriteConfig(path string, c Config) (bool, error) {
 	if err := c.Validate(); err != nil {
-		return fmt.Errorf("metrics config: %w", err)
+		return false, fmt.Errorf("metrics config: %w", err)
 	}
 	b, err := yaml.Marshal(c)
 	if err != nil {
-		return fmt.Errorf("metrics config: %w", err)
+		return false, fmt.Errorf("metrics config: %w", err)
 	}
-	_, err = WriteFile(path, b)
-	return err
+	return WriteFile(path, b)
 }
 
 // ReadConfig reads and validates the file WriteConfig wrote.

@@ -29,8 +29,11 @@ func TestConfig(t *testing.T) {
 	good := Config{Listen: []string{"10.10.10.10:8428", "127.0.0.1:8428"}, DataDir: "/data/infra/metrics", Retention: Retention,
 		ScrapeConfig: "/var/lib/pigsty/metrics/scrape.yml", MemoryPercent: 10}
 	path := filepath.Join(dir, "metrics.yml")
-	if err := WriteConfig(path, good); err != nil {
-		t.Fatal(err)
+	if changed, err := WriteConfig(path, good); err != nil || !changed {
+		t.Fatalf("first write: %v %v", changed, err)
+	}
+	if changed, err := WriteConfig(path, good); err != nil || changed {
+		t.Fatalf("same config again: %v %v", changed, err)
 	}
 	back, err := ReadConfig(path)
 	if err != nil {
