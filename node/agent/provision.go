@@ -35,10 +35,7 @@ func (r *run) provision(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	steps, notes, err := provision.Plan(r.inst, res.Facts, ProvisionOptions(r.desired, r.inst.Cluster))
-	if err != nil {
-		return err
-	}
+	steps, notes := provision.Plan(r.inst, res.Facts, ProvisionOptions(r.desired, r.inst.Cluster))
 	for _, n := range notes {
 		r.log.Warn("provision: " + n)
 	}

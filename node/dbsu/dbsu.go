@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -142,6 +143,11 @@ func serve(ctx context.Context, req Request, enc *json.Encoder, final *Event) er
 		}
 		cfg.Host, cfg.Port, cfg.User, cfg.Database = req.Socket, uint16(req.Port), req.User, db
 		cfg.RuntimeParams["application_name"] = "pigsty"
+		if req.DryRun {
+			// a dry run waits for no one: better a failed plan than a hang
+			cfg.RuntimeParams["lock_timeout"] = "10s"
+			cfg.ConnectTimeout = 10 * time.Second
+		}
 		cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
 			if n.Severity == "NOTICE" || n.Severity == "WARNING" {
 				notices = append(notices, n.Message)

@@ -66,28 +66,43 @@ func Apply[C Conn](ctx context.Context, connect func(ctx context.Context, databa
 	for n, s := range steps {
 		last[s.Database] = n
 	}
+	get := func(db string) (Conn, error) {
+		if c, ok := a.conns[db]; ok {
+			return c, nil
+		}
+		c, err := connect(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		a.conns[db] = c
+		if dryRun {
+			if _, err := c.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err != nil {
+				return nil, err
+			}
+		}
+		return c, nil
+	}
+	if dryRun {
+		// A dry run keeps what its statements did until the end, locks
+		// included: a session opened later to a database that an ALTER
+		// DATABASE of the run locked would wait for the run itself. So
+		// every session it needs is opened first.
+		for _, s := range steps {
+			if s.Always {
+				continue
+			}
+			if _, err := get(s.Database); err != nil {
+				return fmt.Errorf("provision: %s (database %s): %w", s.Title, s.Database, err)
+			}
+		}
+	}
 	for n, s := range steps {
 		if !dryRun {
 			for _, db := range s.Disconnect {
 				a.close(ctx, db)
 			}
 		}
-		ran, err := a.step(ctx, s, func() (Conn, error) {
-			if c, ok := a.conns[s.Database]; ok {
-				return c, nil
-			}
-			c, err := connect(ctx, s.Database)
-			if err != nil {
-				return nil, fmt.Errorf("connect: %w", err)
-			}
-			a.conns[s.Database] = c
-			if dryRun {
-				if _, err := c.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err != nil {
-					return nil, err
-				}
-			}
-			return c, nil
-		})
+		ran, err := a.step(ctx, s, func() (Conn, error) { return get(s.Database) })
 		if err != nil && !errors.Is(err, ErrSkipped) {
 			err = fmt.Errorf("provision: %s (database %s): %w", s.Title, s.Database, err)
 			progress(Outcome{Step: s, Ran: ran, Err: err})

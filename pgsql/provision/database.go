@@ -352,7 +352,9 @@ func (b *planner) inside(db inventory.Database) {
 func (b *planner) baseline(db inventory.Database) {
 	text, ok := b.opts.Baselines[db.Baseline]
 	if !ok {
-		b.fail("database %s: the baseline file %s is not part of the desired state", db.Name, db.Baseline)
+		// pigsty apply stores the baselines; an inventory stored otherwise
+		// (an agent's start) may lack them
+		b.note("database %s: the baseline file %s is not part of the desired state: not run (pigsty apply stores it)", db.Name, db.Baseline)
 		return
 	}
 	statements := splitSQL(string(text))

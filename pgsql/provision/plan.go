@@ -37,9 +37,8 @@ type Options struct {
 //
 // live is the server as it is now. The notes say what the plan leaves out
 // or cannot change (missing extensions, options the server's major lacks,
-// one-time fields that differ). The error is a plan that cannot be made:
-// a baseline the options do not carry.
-func Plan(i *inventory.Instance, live Facts, opts Options) ([]Step, []string, error) {
+// one-time fields that differ, baselines the options do not carry).
+func Plan(i *inventory.Instance, live Facts, opts Options) ([]Step, []string) {
 	p := i.Params
 	b := &planner{p: p, live: live, opts: opts, version: live.Version, creates: map[string]bool{}}
 	if b.version == 0 {
@@ -53,7 +52,7 @@ func Plan(i *inventory.Instance, live Facts, opts Options) ([]Step, []string, er
 	}
 	if !p.PgProvision {
 		b.note("pg_provision is false: nothing is provisioned")
-		return nil, b.notes, nil
+		return nil, b.notes
 	}
 	for _, u := range i.Users {
 		if !u.Absent() && !b.live.Roles[u.Name] {
@@ -79,15 +78,12 @@ func Plan(i *inventory.Instance, live Facts, opts Options) ([]Step, []string, er
 	for _, db := range i.Databases {
 		b.database(db)
 	}
-	if b.err != nil {
-		return nil, nil, b.err
-	}
 	for n, s := range b.steps {
 		if s.Database != "postgres" && slices.ContainsFunc(s.roles, func(r string) bool { return b.creates[r] }) {
 			b.steps[n].Always = true
 		}
 	}
-	return b.steps, b.notes, nil
+	return b.steps, b.notes
 }
 
 type planner struct {
@@ -97,7 +93,6 @@ type planner struct {
 	version int // the server's major version
 	steps   []Step
 	notes   []string
-	err     error
 	creates map[string]bool // roles this plan creates
 }
 
@@ -105,12 +100,6 @@ func (b *planner) add(s Step) { b.steps = append(b.steps, s) }
 
 func (b *planner) note(format string, args ...any) {
 	b.notes = append(b.notes, fmt.Sprintf(format, args...))
-}
-
-func (b *planner) fail(format string, args ...any) {
-	if b.err == nil {
-		b.err = fmt.Errorf(format, args...)
-	}
 }
 
 func (b *planner) installable(extension string) bool {
