@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"pigsty/infra/store"
+	"pigsty/node/agent"
 	"pigsty/pgsql/inventory"
 )
 
@@ -72,7 +73,7 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(c.Context, inv)
+	st, err := openStore(c.Context, root, inv)
 	if err != nil {
 		return err
 	}
@@ -139,11 +140,16 @@ func systemd() bool {
 }
 
 // openStore connects to the inventory's etcd, waiting for it to come up.
-func openStore(ctx context.Context, inv *inventory.Inventory) (*store.Store, error) {
+func openStore(ctx context.Context, root string, inv *inventory.Inventory) (*store.Store, error) {
 	endpoints := inv.EtcdEndpoints()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		st, err := store.Open(ctx, endpoints, quietLog())
+		// The infra host creates the agents' password as it starts.
+		access, err := agent.Access(root, endpoints)
+		var st *store.Store
+		if err == nil {
+			st, err = store.Open(ctx, access, quietLog())
+		}
 		if err == nil {
 			if _, err = st.Statuses(ctx); err == nil {
 				return st, nil
@@ -248,5 +254,7 @@ func printAccess(out io.Writer, instances []*inventory.Instance) {
 
 // quietLog keeps the store's own progress lines out of a command's output.
 func quietLog() *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The etcd client warns of every retry; the commands report what
+	// finally failed themselves.
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 }

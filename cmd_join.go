@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pigsty/infra/etcd"
 	"pigsty/infra/join"
 	"pigsty/infra/pki"
 	"pigsty/infra/store"
@@ -123,7 +124,7 @@ func runJoin(c *cli.Context) error {
 			return err
 		}
 	}
-	if err := agent.WriteJoined(root, agent.Joined{IP: ip, Infra: c.Args().First(), Etcd: b.Etcd}); err != nil {
+	if err := agent.WriteJoined(root, agent.Joined{IP: ip, Infra: c.Args().First(), Etcd: b.Etcd, EtcdPassword: b.EtcdPassword}); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "    joined as %s (certificate signed by the infra host's CA; etcd %v)\n", ip, b.Etcd)
@@ -134,7 +135,11 @@ func runJoin(c *cli.Context) error {
 	if _, err := startAgent(c, root, "node"); err != nil {
 		return err
 	}
-	st, err := store.Open(c.Context, b.Etcd, quietLog())
+	access, err := agent.Access(root, b.Etcd)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(c.Context, access, quietLog())
 	if err != nil {
 		return err
 	}
@@ -167,15 +172,19 @@ func nodeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			access, err := agent.Access(root, j.Etcd)
+			if err != nil {
+				return cli.Exit(err.Error(), 2)
+			}
 			log := slog.Default()
 			return agent.Host{
-				Config:    agent.Config{IP: j.IP, Root: root, Exe: exe, Version: version},
-				Endpoints: j.Etcd,
-				StopAll:   stopSignal(),
+				Config:  agent.Config{IP: j.IP, Root: root, Exe: exe, Version: version},
+				Access:  access,
+				StopAll: stopSignal(),
 				// A host of the etcd group runs a member: it joins the
 				// cluster the desired state describes.
 				Before: func(ctx context.Context, sup *supervisor.Supervisor) error {
-					inv, err := desiredInventory(ctx, j.Etcd)
+					inv, err := desiredInventory(ctx, access)
 					if err != nil {
 						return err
 					}
@@ -231,8 +240,8 @@ func startAgent(c *cli.Context, root string, mode string, args ...string) (bool,
 }
 
 // desiredInventory reads the desired state from etcd.
-func desiredInventory(ctx context.Context, endpoints []string) (*inventory.Inventory, error) {
-	st, err := store.Open(ctx, endpoints, quietLog())
+func desiredInventory(ctx context.Context, access etcd.Access) (*inventory.Inventory, error) {
+	st, err := store.Open(ctx, access, quietLog())
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func statusCommand() *cli.Command {
 			}
 			ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 			defer cancel()
-			rows, err := collectStatus(ctx, inv)
+			rows, err := collectStatus(ctx, c.String("root"), inv)
 			if err != nil {
 				return err
 			}
@@ -83,10 +83,10 @@ type statusRow struct {
 	Error     string              `json:"error,omitempty"`
 }
 
-func collectStatus(ctx context.Context, inv *inventory.Inventory) ([]statusRow, error) {
+func collectStatus(ctx context.Context, root string, inv *inventory.Inventory) ([]statusRow, error) {
 	statuses := map[string]store.Status{}
 	desired := int64(0)
-	if st, err := openStoreOnce(ctx, inv); err == nil {
+	if st, err := openStoreOnce(ctx, root, inv); err == nil {
 		defer st.Close()
 		if all, err := st.Statuses(ctx); err == nil {
 			for _, s := range all {
@@ -141,8 +141,12 @@ func clusterMembers(ctx context.Context, cls *inventory.Cluster) map[string]patr
 	return out
 }
 
-func openStoreOnce(ctx context.Context, inv *inventory.Inventory) (*store.Store, error) {
-	return store.Open(ctx, inv.EtcdEndpoints(), quietLog())
+func openStoreOnce(ctx context.Context, root string, inv *inventory.Inventory) (*store.Store, error) {
+	access, err := agent.Access(root, inv.EtcdEndpoints())
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, access, quietLog())
 }
 
 func printStatus(c *cli.Context, rows []statusRow) {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pigsty/infra/etcd"
 	"pigsty/infra/join"
 	"pigsty/infra/pki"
 	"pigsty/infra/store"
@@ -65,15 +66,36 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if h == nil || !h.Infra {
 		return fmt.Errorf("infra: %s is not a host of the infra group", ip)
 	}
+	hostname, _ := os.Hostname()
+	if err := nodeCertificate(ca, caDir, ip, hostname); err != nil {
+		return err
+	}
+	etcdPassword, err := pki.Secret(caDir, agent.EtcdSecret)
+	if err != nil {
+		return err
+	}
+	access, err := agent.Access(cfg.Root, inv.EtcdEndpoints())
+	if err != nil {
+		return err
+	}
 	host := agent.Host{
-		Config:    agent.Config{IP: ip, Root: cfg.Root, Exe: cfg.Exe, Version: cfg.Version, CADir: caDir},
-		Endpoints: inv.EtcdEndpoints(),
-		StopAll:   cfg.StopAll,
+		Config:  agent.Config{IP: ip, Root: cfg.Root, Exe: cfg.Exe, Version: cfg.Version, CADir: caDir},
+		Access:  access,
+		StopAll: cfg.StopAll,
 		Before: func(ctx context.Context, sup *supervisor.Supervisor) error {
 			if !h.Etcd {
 				return nil
 			}
-			return agent.EtcdMember(ctx, sup, cfg.Root, cfg.Exe, inv, h, log)
+			if err := agent.EtcdMember(ctx, sup, cfg.Root, cfg.Exe, inv, h, log); err != nil {
+				return err
+			}
+			// As Pigsty's etcd role: a root user, authentication on; the
+			// agents get a user of their own.
+			root := agent.RootAccess(cfg.Root, inv)
+			if err := etcd.EnableAuth(ctx, root.As("", ""), root.Password, agent.AgentGrant(inv, etcdPassword)); err != nil {
+				return fmt.Errorf("infra: etcd authentication: %w", err)
+			}
+			return nil
 		},
 		After: func(ctx context.Context, st *store.Store) error {
 			if raw != nil {
@@ -83,7 +105,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 				}
 				log.Info("desired state", "revision", rev, "changed", changed)
 			}
-			return serveTrust(ctx, ca, secret, ip, st, log)
+			return serveTrust(ctx, ca, secret, etcdPassword, ip, hostname, st, log)
 		},
 	}
 	return host.Run(ctx, log)
@@ -91,8 +113,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 // serveTrust starts the trust port (join API and /get) in the background,
 // for as long as ctx lasts.
-func serveTrust(ctx context.Context, ca *pki.CA, secret, ip string, st *store.Store, log *slog.Logger) error {
-	hostname, _ := os.Hostname()
+func serveTrust(ctx context.Context, ca *pki.CA, secret, etcdPassword, ip, hostname string, st *store.Store, log *slog.Logger) error {
 	iss, err := ca.Issue(ip, []string{"localhost", hostname}, []net.IP{net.ParseIP(ip), net.ParseIP("127.0.0.1")})
 	if err != nil {
 		return err
@@ -101,7 +122,7 @@ func serveTrust(ctx context.Context, ca *pki.CA, secret, ip string, st *store.St
 	if err != nil {
 		return err
 	}
-	srv := &join.Server{CA: ca, Secret: secret, Log: log, Desired: func(ctx context.Context) (*inventory.Inventory, error) {
+	srv := &join.Server{CA: ca, Secret: secret, EtcdPassword: etcdPassword, Log: log, Desired: func(ctx context.Context) (*inventory.Inventory, error) {
 		d, err := st.Desired(ctx)
 		if err != nil {
 			return nil, err
@@ -113,6 +134,33 @@ func serveTrust(ctx context.Context, ca *pki.CA, secret, ip string, st *store.St
 			log.Error("trust port", "err", err)
 		}
 	}()
+	return nil
+}
+
+// nodeCertificate issues the infra host's own certificate (node.crt,
+// node.key beside the CA, as a joined host has them) once: its etcd member
+// serves with it.
+func nodeCertificate(ca *pki.CA, dir, ip, hostname string) error {
+	crt, key := filepath.Join(dir, "node.crt"), filepath.Join(dir, "node.key")
+	if _, err := os.Stat(crt); err == nil {
+		if _, err := os.Stat(key); err == nil {
+			return nil
+		}
+	}
+	names := []string{"localhost"}
+	if hostname != "" {
+		names = append(names, hostname)
+	}
+	iss, err := ca.Issue(ip, names, []net.IP{net.ParseIP(ip), net.ParseIP("127.0.0.1")})
+	if err != nil {
+		return fmt.Errorf("infra: node certificate: %w", err)
+	}
+	if err := os.WriteFile(key, iss.Key, 0o600); err != nil {
+		return fmt.Errorf("infra: node certificate: %w", err)
+	}
+	if err := os.WriteFile(crt, iss.Cert, 0o644); err != nil {
+		return fmt.Errorf("infra: node certificate: %w", err)
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,8 +67,9 @@ func Stop(ctx context.Context, cfg Config, log *slog.Logger, progress func(strin
 		}
 	}
 	if h := inv.Host(ip); h != nil && h.Etcd {
-		client := "http://" + ip + ":" + strconv.Itoa(h.Params.EtcdPort)
-		if _, err := sup.Adopt(ctx, agent.EtcdSpec(cfg.Root, cfg.Exe, client)); err != nil {
+		client := "https://" + net.JoinHostPort(ip, strconv.Itoa(h.Params.EtcdPort))
+		ca := filepath.Join(agent.PKIDir(cfg.Root), "ca.crt")
+		if _, err := sup.Adopt(ctx, agent.EtcdSpec(cfg.Root, cfg.Exe, client, ca)); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"net"
 	"net/url"
 	"os"
@@ -82,8 +83,24 @@ func (c Config) validate() error {
 	if c.QuotaBytes < 0 {
 		errs = append(errs, fmt.Errorf("quota_bytes %d is negative", c.QuotaBytes))
 	}
-	if !c.ClientTLS.empty() || !c.PeerTLS.empty() {
-		errs = append(errs, errors.New("client_tls/peer_tls: TLS is not supported yet (issue #5)"))
+	clientScheme, peerScheme := "http", "http"
+	if !c.ClientTLS.empty() {
+		clientScheme = "https"
+		errs = append(errs, c.ClientTLS.validate("client_tls")...)
+	}
+	if !c.PeerTLS.empty() {
+		peerScheme = "https"
+		errs = append(errs, c.PeerTLS.validate("peer_tls")...)
+	}
+	for _, u := range c.ClientURLs {
+		if err := checkScheme(u, clientScheme); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, u := range c.PeerURLs {
+		if err := checkScheme(u, peerScheme); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("etcd config: %w", err)
@@ -96,13 +113,41 @@ func checkURL(s string) error {
 	if err != nil {
 		return fmt.Errorf("url %q: %w", s, err)
 	}
-	if u.Scheme != "http" {
-		return fmt.Errorf("url %q: scheme must be http (https needs TLS, issue #5)", s)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("url %q: scheme must be http or https", s)
 	}
 	if u.Port() == "" || (u.Path != "" && u.Path != "/") {
-		return fmt.Errorf("url %q: want http://<ip>:<port>", s)
+		return fmt.Errorf("url %q: want %s://<ip>:<port>", s, u.Scheme)
 	}
 	return nil
+}
+
+// checkScheme: a transport with TLS files serves https, one without http.
+func checkScheme(s, scheme string) error {
+	u, err := url.Parse(s)
+	if err == nil && u.Scheme != scheme {
+		return fmt.Errorf("url %q: want %s with these TLS settings", s, scheme)
+	}
+	return nil
+}
+
+func (t TLSFiles) validate(field string) []error {
+	var errs []error
+	for name, f := range map[string]string{"cert_file": t.CertFile, "key_file": t.KeyFile} {
+		if f == "" || !filepath.IsAbs(f) {
+			errs = append(errs, fmt.Errorf("%s.%s %q: want an absolute path", field, name, f))
+		}
+	}
+	// The CA verifies the other side's certificate; etcd then requires
+	// one, which is what peers do and clients (Patroni) do not.
+	if t.ClientCertAuth && (t.TrustedCAFile == "" || !filepath.IsAbs(t.TrustedCAFile)) {
+		errs = append(errs, fmt.Errorf("%s.trusted_ca_file %q: client_cert_auth needs an absolute path", field, t.TrustedCAFile))
+	}
+	return errs
+}
+
+func (t TLSFiles) info() transport.TLSInfo {
+	return transport.TLSInfo{CertFile: t.CertFile, KeyFile: t.KeyFile, TrustedCAFile: t.TrustedCAFile, ClientCertAuth: t.ClientCertAuth}
 }
 
 // advertisedClientURLs drops loopback URLs: members and clients that sync

@@ -52,8 +52,9 @@ func TestReadConfigRejects(t *testing.T) {
 	for _, c := range []struct{ name, yaml, want string }{
 		{"relative data dir", strings.Replace(valid, "/data/etcd", "data/etcd", 1), "not an absolute path"},
 		{"unknown key", valid + "quota: 1\n", "field quota not found"},
-		{"https without TLS", strings.Replace(valid, "http://10.10.10.10:2379", "https://10.10.10.10:2379", 1), "scheme must be http"},
-		{"tls reserved", valid + "client_tls: {cert_file: /etc/etcd/server.crt}\n", "TLS is not supported yet"},
+		{"https without TLS", strings.Replace(valid, "http://10.10.10.10:2379", "https://10.10.10.10:2379", 1), "want http with these TLS settings"},
+		{"TLS without key and CA", valid + "client_tls: {cert_file: /etc/etcd/server.crt}\n", "client_tls.key_file \"\": want an absolute path"},
+		{"TLS on an http URL", valid + "client_tls: {cert_file: /a.crt, key_file: /a.key, trusted_ca_file: /ca.crt}\n", "want https with these TLS settings"},
 		{"bad state", valid + "cluster_state: join\n", "want new or existing"},
 		{"no port", strings.Replace(valid, "http://10.10.10.10:2380]", "http://10.10.10.10]", 1), "want http://<ip>:<port>"},
 	} {

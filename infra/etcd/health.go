@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,11 +11,14 @@ import (
 	"time"
 )
 
-// healthClient never goes through a proxy from the environment: the
+// client is the HTTP client of the health checks, trusting the CA of an
+// https member. It never goes through a proxy from the environment: the
 // endpoint is a member on this host or its network.
-var healthClient = &http.Client{
-	Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-	Timeout:   10 * time.Second,
+func client(tlsConfig *tls.Config) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, TLSClientConfig: tlsConfig},
+		Timeout:   10 * time.Second,
+	}
 }
 
 // Healthy tells whether the member at endpoint (e.g.
@@ -22,13 +26,13 @@ var healthClient = &http.Client{
 // leader and answers a linearizable read, and /version names a decided
 // cluster version. The supervisor uses it for readiness; a member without
 // quorum is unhealthy but must not be restarted for that.
-func Healthy(ctx context.Context, endpoint string) error {
+func Healthy(ctx context.Context, endpoint string, tlsConfig *tls.Config) error {
 	base := strings.TrimSuffix(endpoint, "/")
 	var h struct {
 		Health string `json:"health"`
 		Reason string `json:"reason"`
 	}
-	code, err := getJSON(ctx, base+"/health", &h)
+	code, err := getJSON(ctx, client(tlsConfig), base+"/health", &h)
 	if err != nil {
 		return err
 	}
@@ -38,7 +42,7 @@ func Healthy(ctx context.Context, endpoint string) error {
 	var v struct {
 		Cluster string `json:"etcdcluster"`
 	}
-	if _, err := getJSON(ctx, base+"/version", &v); err != nil {
+	if _, err := getJSON(ctx, client(tlsConfig), base+"/version", &v); err != nil {
 		return err
 	}
 	if v.Cluster == "" || v.Cluster == "not_decided" {
@@ -49,12 +53,12 @@ func Healthy(ctx context.Context, endpoint string) error {
 
 // getJSON decodes the body whatever the status: /health explains itself
 // in a 503 too.
-func getJSON(ctx context.Context, url string, v any) (int, error) {
+func getJSON(ctx context.Context, hc *http.Client, url string, v any) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, fmt.Errorf("etcd health: %w", err)
 	}
-	resp, err := healthClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("etcd health: %w", err)
 	}

@@ -66,7 +66,7 @@ func TestMainInChildProcess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	for {
-		err := etcd.Healthy(ctx, cfg.ClientURLs[0])
+		err := etcd.Healthy(ctx, cfg.ClientURLs[0], nil)
 		if err == nil {
 			break
 		}
@@ -108,7 +108,7 @@ func TestMainInChildProcess(t *testing.T) {
 		t.Fatal("child did not stop on SIGTERM")
 	}
 	t.Logf("child stopped %s after SIGTERM", time.Since(stopped).Round(time.Millisecond))
-	if err := etcd.Healthy(ctx, cfg.ClientURLs[0]); err == nil {
+	if err := etcd.Healthy(ctx, cfg.ClientURLs[0], nil); err == nil {
 		t.Error("still healthy after the child exited")
 	}
 }

@@ -7,18 +7,18 @@ import (
 	"strings"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
-// AddLearner adds a member to the running cluster at endpoints as a
+// AddLearner adds a member to the running cluster as a
 // learner (it gets the data before it votes, so a slow new member never
 // costs the cluster its quorum) and returns the initial-cluster string the
 // new member starts with. A member already in the cluster is not added
 // again.
-func AddLearner(ctx context.Context, endpoints []string, name, peerURL string) (string, error) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+func AddLearner(ctx context.Context, a Access, name, peerURL string) (string, error) {
+	cli, err := a.Client(ctx)
 	if err != nil {
-		return "", fmt.Errorf("etcd: connect %v: %w", endpoints, err)
+		return "", err
 	}
 	defer cli.Close()
 	list, err := cli.MemberList(ctx)
@@ -31,12 +31,24 @@ func AddLearner(ctx context.Context, endpoints []string, name, peerURL string) (
 			known = known || u == peerURL
 		}
 	}
-	if !known {
+	// A member refuses to change the cluster until it has been connected
+	// to a majority for a few seconds: right after the previous member
+	// joined, or after a restart. That passes; wait for it.
+	for wait := 30 * time.Second; !known; {
 		resp, err := cli.MemberAddAsLearner(ctx, []string{peerURL})
-		if err != nil {
+		if err == nil {
+			list.Members = resp.Members
+			break
+		}
+		if !errors.Is(err, rpctypes.ErrUnhealthy) || wait <= 0 {
 			return "", fmt.Errorf("etcd: add learner %s: %w", peerURL, err)
 		}
-		list.Members = resp.Members
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("etcd: add learner %s: %w", peerURL, err)
+		case <-time.After(500 * time.Millisecond):
+			wait -= 500 * time.Millisecond
+		}
 	}
 	var parts []string
 	for _, m := range list.Members {
@@ -53,10 +65,10 @@ func AddLearner(ctx context.Context, endpoints []string, name, peerURL string) (
 
 // Promote makes the learner at peerURL a voting member once it has caught
 // up, retrying until then or until ctx ends.
-func Promote(ctx context.Context, endpoints []string, peerURL string) error {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+func Promote(ctx context.Context, a Access, peerURL string) error {
+	cli, err := a.Client(ctx)
 	if err != nil {
-		return fmt.Errorf("etcd: connect %v: %w", endpoints, err)
+		return err
 	}
 	defer cli.Close()
 	for {
@@ -84,10 +96,10 @@ func Promote(ctx context.Context, endpoints []string, peerURL string) error {
 
 // Remove takes members whose peer URL is not in keep out of the cluster:
 // hosts removed from the etcd group.
-func Remove(ctx context.Context, endpoints []string, keep []string) ([]string, error) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+func Remove(ctx context.Context, a Access, keep []string) ([]string, error) {
+	cli, err := a.Client(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: connect %v: %w", endpoints, err)
+		return nil, err
 	}
 	defer cli.Close()
 	list, err := cli.MemberList(ctx)

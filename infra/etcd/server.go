@@ -102,6 +102,12 @@ func (s *Server) embedConfig(cfg Config) (*embed.Config, error) {
 		return nil, err
 	}
 	ec.AdvertisePeerUrls = ec.ListenPeerUrls
+	if !cfg.ClientTLS.empty() {
+		ec.ClientTLSInfo = cfg.ClientTLS.info()
+	}
+	if !cfg.PeerTLS.empty() {
+		ec.PeerTLSInfo = cfg.PeerTLS.info()
+	}
 	ec.InitialCluster = cfg.InitialCluster
 	ec.InitialClusterToken = cfg.Token
 	// A member with data restarts from its WAL and ignores the initial

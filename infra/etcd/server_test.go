@@ -28,7 +28,7 @@ func TestPutGetAndHealth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 
-	if err := etcd.Healthy(ctx, cfg.ClientURLs[0]); err != nil {
+	if err := etcd.Healthy(ctx, cfg.ClientURLs[0], nil); err != nil {
 		t.Fatal(err)
 	}
 	cli := newClient(t, cfg)

@@ -28,12 +28,16 @@ type Bundle struct {
 	CA   []byte   `json:"ca"`   // PEM
 	Cert []byte   `json:"cert"` // PEM: server and client certificate of the host
 	Etcd []string `json:"etcd"` // client endpoints of the DCS
+	// EtcdPassword is the agents' etcd password.
+	EtcdPassword string `json:"etcd_password"`
 }
 
 // Server answers joins on the infra host.
 type Server struct {
 	CA     *pki.CA
 	Secret string
+	// EtcdPassword is the agents' etcd password, handed to joined hosts.
+	EtcdPassword string
 	// Desired returns the desired inventory: a host may join only if it
 	// is in it.
 	Desired func(ctx context.Context) (*inventory.Inventory, error)
@@ -107,5 +111,5 @@ func (s *Server) issue(ctx context.Context, req Request) (Bundle, int, error) {
 	if err != nil {
 		return Bundle{}, http.StatusInternalServerError, err
 	}
-	return Bundle{CA: s.CA.PEM, Cert: cert, Etcd: inv.EtcdEndpoints()}, http.StatusOK, nil
+	return Bundle{CA: s.CA.PEM, Cert: cert, Etcd: inv.EtcdEndpoints(), EtcdPassword: s.EtcdPassword}, http.StatusOK, nil
 }

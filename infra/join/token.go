@@ -6,14 +6,13 @@
 package join
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"pigsty/infra/pki"
 )
 
 // Token is what `pigsty join` is given.
@@ -40,27 +39,7 @@ func ParseToken(s string) (Token, error) {
 	return Token{Fingerprint: parts[1], Secret: parts[2]}, nil
 }
 
-// LoadOrCreateSecret is the infra host's join secret, created once in dir
-// (0600).
-func LoadOrCreateSecret(dir string) (string, error) {
-	path := filepath.Join(dir, "join.secret")
-	if b, err := os.ReadFile(path); err == nil {
-		return strings.TrimSpace(string(b)), nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("join secret: %w", err)
-	}
-	buf := make([]byte, 24)
-	if _, err := rand.Read(buf); err != nil {
-		return "", fmt.Errorf("join secret: %w", err)
-	}
-	secret := hex.EncodeToString(buf)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("join secret: %w", err)
-	}
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("join secret: %w", err)
-	}
-	return secret, nil
-}
+// LoadOrCreateSecret is the infra host's join secret, created once in dir.
+func LoadOrCreateSecret(dir string) (string, error) { return pki.Secret(dir, "join.secret") }
 
 func sameSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }

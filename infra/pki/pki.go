@@ -45,7 +45,7 @@ func LoadOrCreate(dir string) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := privateDir(dir); err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
 	if err := os.WriteFile(key, keyPEM, 0o600); err != nil {

@@ -66,7 +66,7 @@ func (m *member) open(t *testing.T) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	s, err := store.Open(ctx, m.cfg.ClientURLs, testLogger(t))
+	s, err := store.Open(ctx, etcd.Access{Endpoints: m.cfg.ClientURLs}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

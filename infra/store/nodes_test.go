@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"pigsty/infra/etcd"
 	"pigsty/infra/store"
 )
 
@@ -57,7 +58,7 @@ func TestNodeRegistrationExpires(t *testing.T) {
 func TestOpenFailsWithoutEtcd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
-	if _, err := store.Open(ctx, []string{"http://127.0.0.1:1"}, testLogger(t)); err == nil {
+	if _, err := store.Open(ctx, etcd.Access{Endpoints: []string{"http://127.0.0.1:1"}}, testLogger(t)); err == nil {
 		t.Fatal("opened a store without etcd")
 	}
 }

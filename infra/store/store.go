@@ -17,6 +17,9 @@ import (
 	"log/slog"
 	"time"
 
+	"pigsty/infra/etcd"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -34,46 +37,62 @@ var ErrNotFound = errors.New("store: not found")
 
 var errClosed = errors.New("store closed")
 
+// ErrAuthOff is returned by Open with a user while the cluster's
+// authentication is not on yet.
+var ErrAuthOff = errors.New("authentication is not on yet")
+
 // Store is a client of the etcd cluster.
 type Store struct {
 	cli *clientv3.Client
 	log *slog.Logger
 }
 
-// Open connects to the etcd members at endpoints ("http://ip:2379" or
-// "ip:2379") and returns once one of them answers, or fails when ctx is
-// done first.
-func Open(ctx context.Context, endpoints []string, log *slog.Logger) (*Store, error) {
-	if len(endpoints) == 0 {
-		return nil, errors.New("store: no etcd endpoints")
-	}
+// Open connects to the etcd members of a (their endpoints, CA and user)
+// and returns once one of them answers, or fails when ctx is done first.
+func Open(ctx context.Context, a etcd.Access, log *slog.Logger) (*Store, error) {
+	endpoints := a.Endpoints
 	if log == nil {
 		log = slog.Default()
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   endpoints,
-		DialTimeout: 5 * time.Second,
-		// Keepalive pings find a dead member behind a silent network (a
-		// cut link, a crashed host) and move to another endpoint.
-		DialKeepAliveTime:    10 * time.Second,
-		DialKeepAliveTimeout: 5 * time.Second,
-		PermitWithoutStream:  true,
-		Logger:               zap.New(slogCore{h: log.Handler()}),
-		DialOptions: []grpc.DialOption{
-			// gRPC's default reconnect backoff grows to 2 minutes; an agent
-			// should notice within seconds that etcd is back.
-			grpc.WithConnectParams(grpc.ConnectParams{
-				Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
-				MinConnectTimeout: 5 * time.Second,
-			}),
-		},
-	})
+	cfg, err := a.Config()
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// Keepalive pings find a dead member behind a silent network (a cut
+	// link, a crashed host) and move to another endpoint. Only while a
+	// stream is open (the agents always watch): etcd answers pings on an
+	// idle connection with GOAWAY too_many_pings.
+	cfg.DialKeepAliveTime = 10 * time.Second
+	cfg.DialKeepAliveTimeout = 5 * time.Second
+	cfg.Logger = zap.New(slogCore{h: log.Handler()})
+	cfg.DialOptions = []grpc.DialOption{
+		// gRPC's default reconnect backoff grows to 2 minutes; an agent
+		// should notice within seconds that etcd is back.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: 5 * time.Second,
+		}),
+	}
+	cli, err := clientv3.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: etcd client for %v: %w", endpoints, err)
 	}
 	if _, err := cli.Get(ctx, keyDesired, clientv3.WithCountOnly()); err != nil {
 		cli.Close()
 		return nil, fmt.Errorf("store: etcd %v: %w", endpoints, err)
+	}
+	// A client with a user connects to a cluster whose authentication is
+	// still off (a starting infra host) without a token, and fails once
+	// it is turned on: not open yet.
+	if a.Username != "" {
+		_, err := cli.Authenticate(ctx, a.Username, a.Password)
+		if errors.Is(err, rpctypes.ErrAuthNotEnabled) {
+			err = ErrAuthOff
+		}
+		if err != nil {
+			cli.Close()
+			return nil, fmt.Errorf("store: etcd %v: %w", endpoints, err)
+		}
 	}
 	return &Store{cli: cli, log: log}, nil
 }

@@ -47,8 +47,13 @@ type Agent struct {
 	// what earlier passes did, so repeated passes skip work
 	provisioned map[string]int64 // ins → desired revision provisioned
 	distroOnce  sync.Once        // the distribution's units are disabled once per agent
-	backups     backupJobs       // backups in the background and the backup schedule
 	changes     changeLog        // what the passes changed, per instance and revision
+	backups     backupJobs       // backups in the background and the backup schedule
+	vips        vipWatch         // the VIP loop of this host
+	dcsUsers    sync.Map         // etcd users made sure of: user, password, prefix
+	// runCtx lasts as long as Run: loops that outlive a pass (the VIP)
+	// run in it.
+	runCtx context.Context
 }
 
 // New prepares an agent; sup must be the process's supervisor.
@@ -61,12 +66,13 @@ func New(cfg Config, st *store.Store, sup *supervisor.Supervisor, log *slog.Logg
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	return &Agent{cfg: cfg, store: st, sup: sup, log: log, spec: f.Spec(), os: f.OS, host: f.Hostname,
-		provisioned: map[string]int64{}}, nil
+		provisioned: map[string]int64{}, runCtx: context.Background()}, nil
 }
 
 // Run converges the host on every change of the desired state and every
 // Interval, until ctx ends. It does not stop the children when it returns.
 func (a *Agent) Run(ctx context.Context) error {
+	a.runCtx = ctx
 	if err := a.store.RegisterNode(ctx, store.Node{
 		IP: a.cfg.IP, Hostname: a.host, AgentVersion: a.cfg.Version, Started: time.Now().UTC(),
 		Spec: store.NodeSpec{CPU: a.spec.CPU, MemMB: a.spec.MemMB, DiskBytes: a.spec.DiskBytes, OS: a.os.String(), Arch: a.os.Arch},

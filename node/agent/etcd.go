@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,23 +25,31 @@ import (
 func EtcdMember(ctx context.Context, sup *supervisor.Supervisor, root, exe string, inv *inventory.Inventory, h *inventory.Host, log *slog.Logger) error {
 	p := h.Params
 	name := fmt.Sprintf("%s-%d", p.EtcdCluster, p.EtcdSeq)
-	client := "http://" + net.JoinHostPort(h.IP, strconv.Itoa(p.EtcdPort))
-	peer := "http://" + net.JoinHostPort(h.IP, strconv.Itoa(p.EtcdPeerPort))
+	client := "https://" + net.JoinHostPort(h.IP, strconv.Itoa(p.EtcdPort))
+	peer := "https://" + net.JoinHostPort(h.IP, strconv.Itoa(p.EtcdPeerPort))
 	clients := []string{client}
 	if h.IP != "127.0.0.1" {
-		clients = append(clients, "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(p.EtcdPort)))
+		clients = append(clients, "https://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(p.EtcdPort)))
 	}
+	pkiDir := PKIDir(root)
+	crt, key, ca := filepath.Join(pkiDir, "node.crt"), filepath.Join(pkiDir, "node.key"), filepath.Join(pkiDir, "ca.crt")
 	ec := etcd.Config{
 		Name: name, DataDir: filepath.Join(root, p.EtcdData), ClientURLs: clients, PeerURLs: []string{peer},
 		InitialCluster: name + "=" + peer, ClusterState: "new", Token: p.EtcdCluster,
+		// Clients (Patroni, agents) trust the CA; peers also prove
+		// themselves with their certificates.
+		ClientTLS: etcd.TLSFiles{CertFile: crt, KeyFile: key},
+		PeerTLS:   etcd.TLSFiles{CertFile: crt, KeyFile: key, TrustedCAFile: ca, ClientCertAuth: true},
 	}
+	rootAccess := RootAccess(root, inv)
 	fresh := !exists(filepath.Join(ec.DataDir, "member"))
 	learner := fresh && !firstMember(inv, h)
 	if learner {
-		var others []string
-		for _, ep := range inv.EtcdEndpoints() {
+		others := rootAccess
+		others.Endpoints = nil
+		for _, ep := range rootAccess.Endpoints {
 			if ep != client {
-				others = append(others, ep)
+				others.Endpoints = append(others.Endpoints, ep)
 			}
 		}
 		initial, err := etcd.AddLearner(ctx, others, name, peer)
@@ -62,14 +71,14 @@ func EtcdMember(ctx context.Context, sup *supervisor.Supervisor, root, exe strin
 	if err := etcd.WriteConfig(confFile, ec); err != nil {
 		return err
 	}
-	if err := sup.Start(ctx, EtcdSpec(root, exe, client)); err != nil {
+	if err := sup.Start(ctx, EtcdSpec(root, exe, client, ca)); err != nil {
 		return fmt.Errorf("start etcd: %w", err)
 	}
 	if learner {
 		log.Info("waiting for the learner to catch up", "member", name)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
-		if err := etcd.Promote(pctx, inv.EtcdEndpoints(), peer); err != nil {
+		if err := etcd.Promote(pctx, rootAccess, peer); err != nil {
 			return fmt.Errorf("promote etcd member %s: %w", name, err)
 		}
 		log.Info("etcd member promoted", "member", name)
@@ -93,8 +102,10 @@ func firstMember(inv *inventory.Inventory, h *inventory.Host) bool {
 func EtcdConfigPath(root string) string { return filepath.Join(State(root), "etcd", "etcd.yml") }
 
 // EtcdSpec is how the supervisor runs the etcd member: this binary,
-// re-executed as `pigsty run etcd`.
-func EtcdSpec(root, exe, client string) supervisor.Spec {
+// re-executed as `pigsty run etcd`. ca is the CA file its readiness check
+// trusts.
+func EtcdSpec(root, exe, client, ca string) supervisor.Spec {
+	access := etcd.Access{CAFile: ca}
 	return supervisor.Spec{
 		Name: "etcd", Path: exe, Args: []string{"run", "etcd", "--config", EtcdConfigPath(root)},
 		Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/",
@@ -103,7 +114,13 @@ func EtcdSpec(root, exe, client string) supervisor.Spec {
 		StopTimeout: etcd.CloseTimeout + 5*time.Second,
 		// A member without quorum is unhealthy, but restarting it would not
 		// help: readiness is only its first decided start.
-		Ready: func(ctx context.Context) error { return etcd.Healthy(ctx, client) },
+		Ready: func(ctx context.Context) error {
+			t, err := access.TLS()
+			if err != nil {
+				return err
+			}
+			return etcd.Healthy(ctx, client, t)
+		},
 	}
 }
 
@@ -112,16 +129,49 @@ func EtcdSpec(root, exe, client string) supervisor.Spec {
 func (a *Agent) shrinkEtcd(ctx context.Context, inv *inventory.Inventory) {
 	var keep []string
 	for _, ip := range inv.EtcdIPs() {
-		keep = append(keep, "http://"+net.JoinHostPort(ip, strconv.Itoa(inv.Host(ip).Params.EtcdPeerPort)))
+		keep = append(keep, "https://"+net.JoinHostPort(ip, strconv.Itoa(inv.Host(ip).Params.EtcdPeerPort)))
 	}
 	if len(keep) == 0 {
 		return
 	}
-	removed, err := etcd.Remove(ctx, inv.EtcdEndpoints(), keep)
+	removed, err := etcd.Remove(ctx, RootAccess(a.cfg.Root, inv), keep)
 	if err != nil {
 		a.log.Warn("cannot shrink the etcd cluster", "err", err)
 	}
 	for _, m := range removed {
 		a.log.Info("etcd member removed: its host left the etcd group", "member", m)
 	}
+}
+
+// RootAccess reaches the etcd cluster as its root user (etcd_root_password):
+// what changing members and users needs.
+func RootAccess(root string, inv *inventory.Inventory) etcd.Access {
+	a := etcd.Access{Endpoints: inv.EtcdEndpoints(), CAFile: filepath.Join(PKIDir(root), "ca.crt"), Username: "root"}
+	for _, ip := range inv.EtcdIPs() {
+		a.Password = inv.Host(ip).Params.EtcdRootPassword
+		break
+	}
+	return a
+}
+
+// AgentUser is the etcd user of the agents: desired state and status under
+// /pigsty/, and the DCS under pg_namespace (a removed cluster's keys are
+// deleted by the agent).
+const AgentUser = "pigsty"
+
+// AgentGrant is what the agents' etcd user may touch.
+func AgentGrant(inv *inventory.Inventory, password string) etcd.Grant {
+	prefixes := []string{"/pigsty/"}
+	seen := map[string]bool{}
+	for _, i := range inv.Instances() {
+		ns := strings.TrimSuffix(i.Params.PgNamespace, "/") + "/"
+		if !seen[ns] {
+			seen[ns] = true
+			prefixes = append(prefixes, ns)
+		}
+	}
+	if len(prefixes) == 1 {
+		prefixes = append(prefixes, "/pg/")
+	}
+	return etcd.Grant{User: AgentUser, Password: password, Prefixes: prefixes}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"pigsty/infra/etcd"
 	"pigsty/infra/store"
 	"pigsty/node/supervisor"
 )
@@ -41,7 +42,7 @@ func PID(root string) (int, bool) {
 // plane, `pigsty node` elsewhere.
 type Host struct {
 	Config
-	Endpoints []string // etcd client endpoints
+	Access etcd.Access // how the agent reaches etcd
 	// StopAll, when it fires, stops every child before Run returns
 	// (`pigsty stop`). Otherwise children outlive the agent.
 	StopAll <-chan struct{}
@@ -80,7 +81,7 @@ func (h Host) Run(ctx context.Context, log *slog.Logger) error {
 			return err
 		}
 	}
-	st, err := store.Open(ctx, h.Endpoints, log)
+	st, err := store.Open(ctx, h.Access, log)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}

@@ -12,11 +12,14 @@ import (
 
 // Joined is what `pigsty join` leaves on a host for its agent: who the
 // host is and where the control plane is. `pigsty node` reads it (with
-// PIGSTY_IP, PIGSTY_INFRA and PIGSTY_ETCD overriding it).
+// PIGSTY_IP, PIGSTY_INFRA, PIGSTY_ETCD and PIGSTY_ETCD_PASSWORD
+// overriding it).
 type Joined struct {
 	IP    string   `yaml:"ip" mapstructure:"ip"`
 	Infra string   `yaml:"infra" mapstructure:"infra"` // the infra host's trust port
 	Etcd  []string `yaml:"etcd" mapstructure:"etcd"`   // etcd client endpoints
+	// EtcdPassword is the agents' etcd password (user AgentUser).
+	EtcdPassword string `yaml:"etcd_password" mapstructure:"etcd_password"`
 }
 
 // JoinedPath is the agent's file of a joined host.
@@ -45,7 +48,7 @@ func ReadJoined(root string) (Joined, error) {
 	v.SetConfigType("yaml")
 	v.SetEnvPrefix("pigsty")
 	v.AutomaticEnv()
-	for _, k := range []string{"ip", "infra", "etcd"} {
+	for _, k := range []string{"ip", "infra", "etcd", "etcd_password"} {
 		_ = v.BindEnv(k)
 	}
 	if err := v.ReadInConfig(); err != nil {

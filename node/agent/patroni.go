@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"pigsty/infra/etcd"
 	"pigsty/node/install"
 	"pigsty/node/supervisor"
 	"pigsty/pgsql/inventory"
@@ -36,12 +38,15 @@ func (r *run) patroni(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	user, password := patroni.DCSCredentials(r.inst)
+	if err := r.dcsUser(ctx, user, password); err != nil {
+		return err
+	}
 	cfg, err := patroni.Render(patroni.Input{
 		Instance: r.inst, Layout: r.l, Tuning: tuning, Plan: plan, Traits: traits, Spec: r.spec,
 		BinDir: r.l.BinDir(exists),
-		// etcd users and TLS come with the control plane's trust setup;
-		// until then Patroni reaches etcd on the hosts' addresses without.
-		Etcd: patroni.Etcd{Hosts: etcdHosts(r.inst.Inventory()), Protocol: "http"},
+		Etcd: patroni.Etcd{Hosts: etcdHosts(r.inst.Inventory()), Protocol: "https",
+			CACert: filepath.Join(r.l.Cert(), "ca.crt"), Username: user, Password: password},
 	})
 	if err != nil {
 		return err
@@ -60,6 +65,28 @@ func (r *run) patroni(ctx context.Context) error {
 		return err
 	}
 	return r.waitPostgres(ctx)
+}
+
+// dcsUser gives the cluster's Patroni an etcd user limited to its own keys
+// (as Pigsty's pg_etcd_password), and the agents' user the namespace, whose
+// keys the leader's agent manages. Once per agent and user: the users
+// outlive the agent.
+func (r *run) dcsUser(ctx context.Context, user, password string) error {
+	prefix := patroni.KeyPrefix(r.inst)
+	key := user + "\x00" + password + "\x00" + prefix
+	if _, done := r.dcsUsers.Load(key); done {
+		return nil
+	}
+	root := RootAccess(r.cfg.Root, r.inst.Inventory())
+	if err := etcd.EnsureUser(ctx, root, etcd.Grant{User: user, Password: password, Prefixes: []string{prefix}}); err != nil {
+		return fmt.Errorf("etcd user of %s: %w", user, err)
+	}
+	ns := strings.TrimSuffix(r.inst.Params.PgNamespace, "/") + "/"
+	if err := etcd.Permit(ctx, root, AgentUser, ns); err != nil {
+		return err
+	}
+	r.dcsUsers.Store(key, true)
+	return nil
 }
 
 // patroniSpec is how the supervisor runs Patroni. giveUp is how long

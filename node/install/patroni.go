@@ -32,9 +32,10 @@ const (
 
 // patroniDeps are the runtime dependencies of an unpacked Patroni, taken
 // from the host's own sources. python3-etcd is needed even for the etcd3
-// DCS: Patroni's etcd3 module imports the etcd (v2) client.
+// DCS: Patroni's etcd3 module imports the etcd (v2) client. python3-idna
+// is only recommended by urllib3, which needs it for https (etcd's TLS).
 var patroniDeps = []string{
-	"python3-psycopg2", "python3-urllib3", "python3-yaml", "python3-click",
+	"python3-psycopg2", "python3-urllib3", "python3-idna", "python3-yaml", "python3-click",
 	"python3-prettytable", "python3-dateutil", "python3-psutil", "python3-etcd",
 }
 

@@ -96,11 +96,11 @@ func (inv *Inventory) ips(keep func(*Host) bool) []string {
 	return out
 }
 
-// EtcdEndpoints are the client URLs of the etcd members.
+// EtcdEndpoints are the client URLs of the etcd members (always TLS).
 func (inv *Inventory) EtcdEndpoints() []string {
 	var out []string
 	for _, ip := range inv.EtcdIPs() {
-		out = append(out, "http://"+net.JoinHostPort(ip, strconv.Itoa(inv.Host(ip).Params.EtcdPort)))
+		out = append(out, "https://"+net.JoinHostPort(ip, strconv.Itoa(inv.Host(ip).Params.EtcdPort)))
 	}
 	return out
 }

@@ -93,6 +93,19 @@ func (v *validator) groups() {
 			}
 		}
 	}
+	// The first member bootstraps etcd and turns its authentication on
+	// before anyone can join: only `pigsty infra` does that.
+	var first *Host
+	for seq, h := range etcdSeq {
+		if first == nil || seq < first.Params.EtcdSeq {
+			first = h
+		}
+	}
+	if first != nil && !first.Infra && len(inv.InfraIPs()) > 0 {
+		v.c.errorf(v.at(first, "etcd_seq"), quote(strconv.Itoa(first.Params.EtcdSeq)),
+			"allowed: the etcd member with the smallest etcd_seq on a host of the infra group",
+			"%s would bootstrap etcd but is not an infra host", first.IP)
+	}
 }
 
 // infraChecks are checks of an infra host that features add from their

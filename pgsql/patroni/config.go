@@ -41,6 +41,12 @@ type etcd3 struct {
 	Key      string   `yaml:"key,omitempty"`
 	Username string   `yaml:"username,omitempty"`
 	Password string   `yaml:"password,omitempty"`
+	// UseProxies keeps Patroni on the hosts it is given instead of asking
+	// etcd for its members: etcd 3.6 answers a member list only to an
+	// authenticated client, and Patroni asks before it authenticates. The
+	// agent renders every member into hosts and reloads Patroni when they
+	// change, which is what discovery would give.
+	UseProxies bool `yaml:"use_proxies"`
 }
 
 type restAPI struct {

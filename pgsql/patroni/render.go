@@ -237,7 +237,7 @@ func etcdSection(e Etcd) (etcd3, error) {
 	}
 	hosts := slices.Clone(e.Hosts)
 	slices.Sort(hosts)
-	out := etcd3{Hosts: hosts, Protocol: e.Protocol, Username: e.Username, Password: e.Password}
+	out := etcd3{Hosts: hosts, Protocol: e.Protocol, Username: e.Username, Password: e.Password, UseProxies: true}
 	if e.Username == "" && e.Password != "" {
 		return etcd3{}, errors.New("etcd password without a username")
 	}
