@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -44,4 +45,68 @@ func (s *Store) DCSKeys(ctx context.Context, namespace, cluster string) ([]strin
 		out = append(out, string(kv.Key))
 	}
 	return out, nil
+}
+
+// WatchLeader delivers who holds a Patroni cluster's leader key
+// (<pg_namespace>/<scope>/leader; "" while nobody does) now and at every
+// change, until ctx ends or the store is closed. A reader that falls
+// behind gets the newest holder, not a backlog. After a broken watch it
+// reads again, so a change missed meanwhile is still delivered.
+func (s *Store) WatchLeader(ctx context.Context, key string) <-chan string {
+	ch := make(chan string, 1)
+	ctx, cancel := s.scope(ctx)
+	go func() {
+		defer close(ch)
+		defer cancel()
+		last, sent := "", false
+		send := func(holder string) {
+			if !sent || holder != last {
+				last, sent = holder, true
+				sendLatest(ch, holder)
+			}
+		}
+		var r retry
+		for {
+			err := s.followLeader(ctx, key, send, &r)
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("etcd watch interrupted; reading again", "key", key, "err", err)
+			if !r.wait(ctx) {
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func (s *Store) followLeader(ctx context.Context, key string, send func(string), r *retry) error {
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("get %s: %w", key, err)
+	}
+	holder := ""
+	if len(resp.Kvs) > 0 {
+		holder = string(resp.Kvs[0].Value)
+	}
+	send(holder)
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	for wr := range s.cli.Watch(ctx, key, clientv3.WithRev(resp.Header.Revision+1)) {
+		if err := wr.Err(); err != nil {
+			return fmt.Errorf("watch %s: %w", key, err)
+		}
+		r.reset()
+		for _, ev := range wr.Events {
+			if ev.Type == clientv3.EventTypeDelete {
+				send("")
+			} else {
+				send(string(ev.Kv.Value))
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.New("watch channel closed")
 }

@@ -204,7 +204,7 @@ func (s *Store) WatchDesired(ctx context.Context) <-chan Desired {
 // sendLatest puts d in the one-slot channel, replacing a value the reader
 // has not taken yet. Only one goroutine sends, so the slot is free after
 // the drain.
-func sendLatest(ch chan Desired, d Desired) {
+func sendLatest[T any](ch chan T, d T) {
 	select {
 	case ch <- d:
 		return

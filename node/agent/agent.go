@@ -50,6 +50,7 @@ type Agent struct {
 	changes     changeLog        // what the passes changed, per instance and revision
 	backups     backupJobs       // backups in the background and the backup schedule
 	vips        vipWatch         // the VIP loop of this host
+	follows     followWatch      // the loops moving HAProxy's services to the leaders
 	exporters   exporterSet      // the pg, pgbouncer and node exporters this process serves
 	dcsUsers    sync.Map         // etcd users made sure of: user, password, prefix
 	// runCtx lasts as long as Run: loops that outlive a pass (the VIP)

@@ -24,6 +24,7 @@ import (
 // before their first check.
 func (r *run) haproxy(ctx context.Context) error {
 	if !r.inst.Params.HaproxyEnabled {
+		r.followLeaders(nil)
 		return nil
 	}
 	files, err := HAProxyFiles(r.inst, r.l)
@@ -53,7 +54,11 @@ func (r *run) haproxy(ctx context.Context) error {
 			return err
 		}
 	}
-	return r.ensure(ctx, r.haproxySpec(), changed)
+	if err := r.ensure(ctx, r.haproxySpec(), changed); err != nil {
+		return err
+	}
+	r.followLeaders(haproxy.Follows(r.inst))
+	return nil
 }
 
 // StaleServices are the files of HAProxy's services directory that are no
