@@ -147,9 +147,8 @@ func (a *Agent) shrinkEtcd(ctx context.Context, inv *inventory.Inventory) {
 // what changing members and users needs.
 func RootAccess(root string, inv *inventory.Inventory) etcd.Access {
 	a := etcd.Access{Endpoints: inv.EtcdEndpoints(), CAFile: filepath.Join(PKIDir(root), "ca.crt"), Username: "root"}
-	for _, ip := range inv.EtcdIPs() {
-		a.Password = inv.Host(ip).Params.EtcdRootPassword
-		break
+	if ips := inv.EtcdIPs(); len(ips) > 0 {
+		a.Password = inv.Host(ips[0]).Params.EtcdRootPassword
 	}
 	return a
 }
