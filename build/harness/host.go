@@ -144,14 +144,20 @@ func (h *Host) Infra(inventory string) (*Proc, error) {
 // background in its namespace, logging to var/lib/pigsty/log/node.log
 // under its root.
 func (h *Host) Join(infra *Host) (string, error) {
-	token, err := infra.Run("token")
-	if err != nil {
-		return token, err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	// The token is what `pigsty token` prints on stdout; stderr may hold
+	// log lines of libraries (VictoriaMetrics notes a missing cgroup
+	// pressure file in a namespace).
+	tokenCmd := infra.Command(ctx, binary, "token")
+	var stderr bytes.Buffer
+	tokenCmd.Stderr = &stderr
+	token, err := tokenCmd.Output()
+	if err != nil {
+		return stderr.String(), fmt.Errorf("%s: pigsty token: %w", infra.Name, err)
+	}
 	cmd := h.Command(ctx, binary, "join", infra.IP, "--ip", h.IP)
-	cmd.Env = append(cmd.Env, "PIGSTY_TOKEN="+strings.TrimSpace(token))
+	cmd.Env = append(cmd.Env, "PIGSTY_TOKEN="+strings.TrimSpace(string(token)))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("%s: pigsty join %s: %w", h.Name, infra.IP, err)
