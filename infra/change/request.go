@@ -25,6 +25,10 @@ type Request struct {
 	Exe       string   // this binary, re-executed as the dbsu to read the catalogs
 	File      string   // the inventory
 	ExtraVars []string // its -e arguments
+	// Text is the inventory's content when it is not yet File's: pigsty
+	// pgsql add plans its edit of the file before writing it. nil reads
+	// File.
+	Text []byte
 	// Limit (-l) names the instances the change is for: the inventory may
 	// change nothing of any other.
 	Limit string
@@ -47,9 +51,12 @@ type Scope struct {
 
 // load reads and validates the inventory and its baseline files.
 func (r Request) load() (*inventory.Inventory, store.Desired, error) {
-	raw, err := os.ReadFile(r.File)
-	if err != nil {
-		return nil, store.Desired{}, fmt.Errorf("read inventory: %w", err)
+	raw := r.Text
+	if raw == nil {
+		var err error
+		if raw, err = os.ReadFile(r.File); err != nil {
+			return nil, store.Desired{}, fmt.Errorf("read inventory: %w", err)
+		}
 	}
 	inv, err := inventory.Parse(r.File, raw, r.ExtraVars)
 	if err != nil {
