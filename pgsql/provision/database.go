@@ -50,7 +50,7 @@ func (b *planner) database(db inventory.Database) {
 	if db.Template == "template0" {
 		// a copy of template0 lacks what template1 was given: the default
 		// privileges above all, without which dbrole_readonly reads nothing
-		b.template(db.Name)
+		b.template(db.Name, true, db)
 	}
 	b.inside(db)
 	if db.Baseline != "" {
@@ -84,7 +84,7 @@ func (b *planner) existing(db inventory.Database, fact DatabaseFact) {
 	}
 	start := len(b.steps)
 	if db.Template == "template0" {
-		b.template(db.Name)
+		b.template(db.Name, true, db)
 	}
 	b.inside(db)
 	if !fact.AllowConn {

@@ -68,8 +68,8 @@ func Plan(i *inventory.Instance, live Facts, opts Options) ([]Step, []string) {
 			b.user(u)
 		}
 	}
-	b.template("template1")
-	b.template("postgres")
+	b.template("template1", false)
+	b.template("postgres", false)
 	for _, u := range i.Users {
 		if !isDefault[u.Name] {
 			b.user(u)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"pigsty/assets"
+	"pigsty/pgsql/inventory"
 )
 
 // monitorStatements are the monitor schema's statements, one by one, so
@@ -13,8 +14,20 @@ var monitorStatements = splitSQL(assets.MonitorSQL)
 
 // template plans Pigsty's pg-init-template for one database (template1,
 // then postgres). Databases created later copy template1, so they start
-// with all of it.
-func (b *planner) template(db string) {
+// with all of it; a copy of template0 gets it too (copied is true), its
+// database-level ACL being configured with the database, and of the
+// default schemas and extensions those it lists itself are its own (a
+// database may drop one).
+func (b *planner) template(db string, copied bool, own ...inventory.Database) {
+	mine := map[string]bool{}
+	for _, d := range own {
+		for _, s := range d.Schemas {
+			mine["schema "+s.Name] = true
+		}
+		for _, e := range d.Extensions {
+			mine["extension "+e.Name] = true
+		}
+	}
 	if len(b.p.PgDefaultPrivileges) > 0 {
 		var acl []string
 		for _, owner := range b.privilegeOwners() {
@@ -27,19 +40,30 @@ func (b *planner) template(db string) {
 	if len(b.p.PgDefaultSchemas) > 0 {
 		var sql []string
 		for _, s := range b.p.PgDefaultSchemas {
-			sql = append(sql, fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;", ident(s)))
+			if !mine["schema "+s] {
+				sql = append(sql, fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;", ident(s)))
+			}
 		}
-		b.add(Step{Database: db, Title: "default schemas in " + db, Statements: sql})
+		if len(sql) > 0 {
+			b.add(Step{Database: db, Title: "default schemas in " + db, Statements: sql})
+		}
 	}
 
 	if b.p.PgRevokePublic {
 		b.add(Step{Database: db, Title: "revoke public privileges in " + db, Statements: []string{
-			"REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
-			fmt.Sprintf("REVOKE CREATE ON DATABASE %s FROM PUBLIC;", ident(db))}})
+			"REVOKE CREATE ON SCHEMA public FROM PUBLIC;"}})
+		if !copied {
+			// a database's own ACL is a row of the shared catalog: changed
+			// from postgres, like every other database-level setting, so
+			// that a dry run's sessions never wait for each other
+			b.add(Step{Database: "postgres", Title: "revoke public privileges on " + db, Statements: []string{
+				fmt.Sprintf("REVOKE CREATE ON DATABASE %s FROM PUBLIC;", ident(db))}})
+		}
 	}
 
 	for _, e := range b.p.PgDefaultExtensions {
 		switch {
+		case mine["extension "+e.Name]:
 		case e.State == "absent":
 			b.add(Step{Database: db, Title: fmt.Sprintf("drop extension %s in %s", e.Name, db),
 				Statements: []string{fmt.Sprintf("DROP EXTENSION IF EXISTS %s CASCADE;", ident(e.Name))}})
