@@ -83,8 +83,8 @@ func ensureGrants(ctx context.Context, cli *clientv3.Client, grants []Grant) err
 			}
 		}
 		if _, err := cli.UserAdd(ctx, g.User, g.Password); errors.Is(err, rpctypes.ErrUserAlreadyExist) {
-			if _, err := cli.UserChangePassword(ctx, g.User, g.Password); err != nil {
-				return fmt.Errorf("etcd: password of %s: %w", g.User, err)
+			if err := ensurePassword(ctx, cli, g); err != nil {
+				return err
 			}
 		} else if err != nil {
 			return fmt.Errorf("etcd: add user %s: %w", g.User, err)
@@ -92,6 +92,27 @@ func ensureGrants(ctx context.Context, cli *clientv3.Client, grants []Grant) err
 		if _, err := cli.UserGrantRole(ctx, g.User, g.User); err != nil {
 			return fmt.Errorf("etcd: grant role %s: %w", g.User, err)
 		}
+	}
+	return nil
+}
+
+// ensurePassword changes an existing user's password only when it
+// differs. A change revokes every token of the user: each Patroni of the
+// cluster signed in as it would have to sign in again, and Patroni 4.0
+// does not recognize etcd 3.6's answer to a lease keepalive with a
+// revoked token — the leader fails to renew its lock and demotes itself.
+// Every agent ensures its cluster's user, so an unconditional change
+// struck the primary whenever a member joined or an agent restarted.
+func ensurePassword(ctx context.Context, cli *clientv3.Client, g Grant) error {
+	_, err := cli.Authenticate(ctx, g.User, g.Password)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, rpctypes.ErrAuthFailed) {
+		return fmt.Errorf("etcd: check the password of %s: %w", g.User, err)
+	}
+	if _, err := cli.UserChangePassword(ctx, g.User, g.Password); err != nil {
+		return fmt.Errorf("etcd: password of %s: %w", g.User, err)
 	}
 	return nil
 }
