@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"pigsty/infra/etcd"
 )
 
 // connect opens a session through a port of the demo host.
@@ -249,6 +252,36 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
+	t.Run("auth changes and an etcd restart keep the leader", func(t *testing.T) {
+		// Every change of etcd's auth store retires every token, and a
+		// restarted member forgets them: Patroni must authenticate again
+		// and keep its lock, not demote for good.
+		root := etcd.Access{Endpoints: []string{"https://127.0.0.1:2379"}, CAFile: filepath.Join(h.root, "var/lib/pigsty/pki/ca.crt"), Username: "root", Password: "Etcd.Root"}
+		if err := etcd.EnsureUser(ctx, root, etcd.Grant{User: "pg-other", Password: "pg-other", Prefixes: []string{"/pg/pg-other/"}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, pid := range h.procs()["etcd"] {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		// two loop_waits and then some: long enough for a leader that
+		// cannot renew its lock to give up
+		time.Sleep(25 * time.Second)
+		waitFor(t, 30*time.Second, "pg-meta-1 leads and writes pass through 5433", func() error {
+			if err := write(); err != nil {
+				return err
+			}
+			code, err := patroniCheck(ctx, "/primary")
+			if err != nil || code != 200 {
+				return fmt.Errorf("/primary: %d %v", code, err)
+			}
+			return nil
+		})
+		log, _ := os.ReadFile(filepath.Join(h.root, "pg/log/patroni/patroni.log"))
+		if strings.Contains(string(log), "demoted self") {
+			t.Errorf("the leader demoted itself:\n%s", tail(string(log), 40))
+		}
+	})
+
 	t.Run("status", func(t *testing.T) {
 		out := h.must("status")
 		for _, want := range []string{"pg-meta-1", "leader", "running", "patroni:ok", "pgbouncer:ok", "haproxy:ok", "yes (rev"} {
@@ -285,4 +318,26 @@ func haproxyMaster(pids []int) int {
 		}
 	}
 	return 0
+}
+
+// patroniCheck asks the demo's Patroni for the status of a health endpoint.
+func patroniCheck(ctx context.Context, path string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:8008"+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
+	"go.etcd.io/etcd/api/v3/authpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -72,47 +74,55 @@ func EnsureUser(ctx context.Context, root Access, g Grant) error {
 	return ensureGrants(ctx, cli, []Grant{g})
 }
 
+// ensureGrants makes sure of users, roles and permissions, changing only
+// what differs: every change of etcd's auth store retires the tokens of
+// all its clients (Patroni's among them), so a repeated call must be free.
 func ensureGrants(ctx context.Context, cli *clientv3.Client, grants []Grant) error {
 	for _, g := range grants {
 		if _, err := cli.RoleAdd(ctx, g.User); err != nil && !errors.Is(err, rpctypes.ErrRoleAlreadyExist) {
 			return fmt.Errorf("etcd: add role %s: %w", g.User, err)
 		}
-		for _, p := range g.Prefixes {
-			if _, err := cli.RoleGrantPermission(ctx, g.User, p, clientv3.GetPrefixRangeEnd(p), clientv3.PermissionType(clientv3.PermReadWrite)); err != nil {
-				return fmt.Errorf("etcd: grant %s on %s: %w", g.User, p, err)
-			}
+		if err := permit(ctx, cli, g.User, g.Prefixes); err != nil {
+			return err
 		}
 		if _, err := cli.UserAdd(ctx, g.User, g.Password); errors.Is(err, rpctypes.ErrUserAlreadyExist) {
-			if err := ensurePassword(ctx, cli, g); err != nil {
-				return err
+			if _, err := cli.Authenticate(ctx, g.User, g.Password); err != nil {
+				if _, err := cli.UserChangePassword(ctx, g.User, g.Password); err != nil {
+					return fmt.Errorf("etcd: password of %s: %w", g.User, err)
+				}
 			}
 		} else if err != nil {
 			return fmt.Errorf("etcd: add user %s: %w", g.User, err)
 		}
-		if _, err := cli.UserGrantRole(ctx, g.User, g.User); err != nil {
-			return fmt.Errorf("etcd: grant role %s: %w", g.User, err)
+		u, err := cli.UserGet(ctx, g.User)
+		if err != nil {
+			return fmt.Errorf("etcd: user %s: %w", g.User, err)
+		}
+		if !slices.Contains(u.Roles, g.User) {
+			if _, err := cli.UserGrantRole(ctx, g.User, g.User); err != nil {
+				return fmt.Errorf("etcd: grant role %s: %w", g.User, err)
+			}
 		}
 	}
 	return nil
 }
 
-// ensurePassword changes an existing user's password only when it
-// differs. A change revokes every token of the user: each Patroni of the
-// cluster signed in as it would have to sign in again, and Patroni 4.0
-// does not recognize etcd 3.6's answer to a lease keepalive with a
-// revoked token — the leader fails to renew its lock and demotes itself.
-// Every agent ensures its cluster's user, so an unconditional change
-// struck the primary whenever a member joined or an agent restarted.
-func ensurePassword(ctx context.Context, cli *clientv3.Client, g Grant) error {
-	_, err := cli.Authenticate(ctx, g.User, g.Password)
-	if err == nil {
-		return nil
+// permit grants role read and write on the prefixes it lacks.
+func permit(ctx context.Context, cli *clientv3.Client, role string, prefixes []string) error {
+	r, err := cli.RoleGet(ctx, role)
+	if err != nil {
+		return fmt.Errorf("etcd: role %s: %w", role, err)
 	}
-	if !errors.Is(err, rpctypes.ErrAuthFailed) {
-		return fmt.Errorf("etcd: check the password of %s: %w", g.User, err)
-	}
-	if _, err := cli.UserChangePassword(ctx, g.User, g.Password); err != nil {
-		return fmt.Errorf("etcd: password of %s: %w", g.User, err)
+	for _, p := range prefixes {
+		end := clientv3.GetPrefixRangeEnd(p)
+		if slices.ContainsFunc(r.Perm, func(have *authpb.Permission) bool {
+			return string(have.Key) == p && string(have.RangeEnd) == end && have.PermType == authpb.READWRITE
+		}) {
+			continue
+		}
+		if _, err := cli.RoleGrantPermission(ctx, role, p, end, clientv3.PermissionType(clientv3.PermReadWrite)); err != nil {
+			return fmt.Errorf("etcd: grant %s on %s: %w", role, p, err)
+		}
 	}
 	return nil
 }
@@ -124,10 +134,5 @@ func Permit(ctx context.Context, root Access, role string, prefixes ...string) e
 		return err
 	}
 	defer cli.Close()
-	for _, p := range prefixes {
-		if _, err := cli.RoleGrantPermission(ctx, role, p, clientv3.GetPrefixRangeEnd(p), clientv3.PermissionType(clientv3.PermReadWrite)); err != nil {
-			return fmt.Errorf("etcd: grant %s on %s: %w", role, p, err)
-		}
-	}
-	return nil
+	return permit(ctx, cli, role, prefixes)
 }

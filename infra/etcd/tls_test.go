@@ -59,6 +59,30 @@ func TestTLSAndAuth(t *testing.T) {
 	if err := etcd.EnableAuth(ctx, a, "Etcd.Root", etcd.Grant{User: "pg-meta", Password: "pg-meta", Prefixes: []string{"/pg/pg-meta/"}}); err != nil {
 		t.Fatalf("again: %v", err)
 	}
+	// Repeating what exists changes nothing: every change of the auth store
+	// retires the tokens of every client, Patroni's among them.
+	rootCli, err := a.As("root", "Etcd.Root").Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rootCli.Close()
+	authRev := func() uint64 {
+		st, err := rootCli.AuthStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.AuthRevision
+	}
+	before := authRev()
+	if err := etcd.EnableAuth(ctx, a, "Etcd.Root", etcd.Grant{User: "pg-meta", Password: "pg-meta", Prefixes: []string{"/pg/pg-meta/"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := etcd.EnsureUser(ctx, a.As("root", "Etcd.Root"), etcd.Grant{User: "pg-test", Password: "pg-test", Prefixes: []string{"/pg/pg-test/"}}); err != nil {
+		t.Fatal(err)
+	}
+	if after := authRev(); after != before {
+		t.Errorf("repeating existing users and grants moved the auth revision %d → %d", before, after)
+	}
 	cli, err := a.As("pg-test", "pg-test").Client(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"pigsty/assets"
 	"pigsty/infra/etcd"
 	"pigsty/node/install"
 	"pigsty/node/supervisor"
@@ -57,6 +58,11 @@ func (r *run) patroni(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Patroni runs through pigsty's shim module, kept beside Pigsty's
+	// scripts in /pg/bin (see assets.PatroniShim).
+	if _, err := r.file(filepath.Join(r.l.Bin(), assets.PatroniShimModule+".py"), assets.PatroniShim, 0o644, false); err != nil {
+		return err
+	}
 	spec, err := r.patroniSpec(plan.TTL - plan.LoopWait)
 	if err != nil {
 		return err
@@ -96,7 +102,7 @@ func (r *run) patroniSpec(giveUp int) (supervisor.Spec, error) {
 	if err != nil {
 		return supervisor.Spec{}, fmt.Errorf("%w (run `pigsty install`)", err)
 	}
-	path, argv, env := bin.Command(r.l.PatroniConfig())
+	path, argv, env := bin.CommandVia(r.l.Bin(), assets.PatroniShimModule, r.l.PatroniConfig())
 	// PGBACKREST_CONFIG reaches postgres, so archive_command and a
 	// restore_command find pgbackrest.conf under the host's root as well.
 	env = append(env, "HOME="+r.dbsu.Home, "PGBACKREST_CONFIG="+pgbackrest.ConfigPath(r.l))

@@ -109,6 +109,25 @@ func (p Patroni) Command(args ...string) (path string, argv []string, env []stri
 	return p.Python, append([]string{p.Python, "-s", "-m", patroniModule}, args...), p.env()
 }
 
+// CommandVia returns how to exec Patroni through a wrapper module of dir
+// (python3 -s -m module args…) that runs Patroni's own entry point, like
+// Command.
+func (p Patroni) CommandVia(dir, module string, args ...string) (path string, argv []string, env []string) {
+	env = p.env()
+	pythonPath := dir
+	if p.PythonPath != "" {
+		pythonPath += ":" + p.PythonPath
+	}
+	for n, e := range env {
+		if strings.HasPrefix(e, "PYTHONPATH=") {
+			env = append(env[:n], env[n+1:]...)
+			break
+		}
+	}
+	env = append(env, "PYTHONPATH="+pythonPath)
+	return p.Python, append([]string{p.Python, "-s", "-m", module}, args...), env
+}
+
 // ctlMain runs patronictl's entry point; patroni.ctl has no __main__.
 const ctlMain = "import sys; sys.argv[0] = 'patronictl'; from patroni.ctl import ctl; sys.exit(ctl())"
 
