@@ -72,8 +72,9 @@ func (v *validator) serviceProvider(h *Host) {
 }
 
 // nodeServices: the services this node's HAProxy serves for clusters that
-// delegate theirs to a group of the node, and the node's haproxy_services,
-// take ports no other listener of the node uses.
+// delegate theirs to a group of the node (its own cluster's included), and
+// the node's haproxy_services, take ports no other listener of the node
+// uses.
 func (v *validator) nodeServices(h *Host) {
 	if !h.Params.HaproxyEnabled {
 		return
@@ -92,16 +93,20 @@ func (v *validator) nodeServices(h *Host) {
 				"port %d of %s on %s is already used by %s (%s)", port, what, h.IP, prev.what, prev.at)
 			return
 		}
-		used[port] = use{what, o.Pos.String()}
+		at := o.Pos.String()
+		if o.Pos.File == "(defaults)" {
+			at = "default " + o.Path
+		}
+		used[port] = use{what, at}
 	}
 	for _, c := range v.inv.Clusters {
 		first := c.Instances[0].Params
-		if first.PgServiceProvider == "" || !contains(h.Groups, first.PgServiceProvider) || (h.Instance != nil && h.Instance.Cluster == c.Name) {
+		if first.PgServiceProvider == "" || !contains(h.Groups, first.PgServiceProvider) {
 			continue
 		}
 		for _, list := range [][]Service{first.PgDefaultServices, first.PgServices} {
 			for _, s := range list {
-				claim(s.Port, "service "+c.Name+"-"+s.Name+" (pg_service_provider: "+first.PgServiceProvider+")", s.Origin.Field("port"))
+				claim(s.Port, "service "+c.Name+"-"+s.Name, s.Origin.Field("port"))
 			}
 		}
 	}
@@ -117,7 +122,7 @@ func (v *validator) nodeServices(h *Host) {
 
 // listeners are the ports of this host's own listeners, as the ports
 // check counts them: PostgreSQL, pgbouncer, Patroni, exporters, etcd and
-// the services of its own cluster when its own HAProxy serves them.
+// the services of its own cluster when they are not delegated.
 func (h *Host) listeners() map[int]string {
 	p := h.Params
 	out := map[int]string{}
@@ -138,7 +143,7 @@ func (h *Host) listeners() map[int]string {
 	add(p.NodeExporterPort, "node_exporter_port", p.NodeExporterEnabled)
 	add(p.EtcdPort, "etcd_port", h.Etcd)
 	add(p.EtcdPeerPort, "etcd_peer_port", h.Etcd)
-	if isInstance && (p.PgServiceProvider == "" || contains(h.Groups, p.PgServiceProvider)) {
+	if isInstance && p.PgServiceProvider == "" {
 		for _, list := range [][]Service{p.PgDefaultServices, p.PgServices} {
 			for _, s := range list {
 				add(s.Port, "service "+p.PgCluster+"-"+s.Name, true)
