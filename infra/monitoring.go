@@ -19,6 +19,7 @@ import (
 	"pigsty/infra/store"
 	"pigsty/monitor/alert"
 	"pigsty/monitor/metrics"
+	"pigsty/monitor/pgexporter"
 	"pigsty/monitor/remote"
 	"pigsty/monitor/rules"
 	"pigsty/monitor/targets"
@@ -124,9 +125,10 @@ func serveMonitoring(ctx context.Context, st *store.Store, root string, h *inven
 		return fmt.Errorf("alert rules: %w", err)
 	}
 	var webhook atomic.Pointer[string]
+	local := metrics.NewClient("http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(metrics.Port)))
 	ev := &alert.Evaluator{
 		Groups: groups,
-		Store:  metrics.NewClient("http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(metrics.Port))),
+		Store:  local,
 		State:  alertState{st: st, ip: h.IP},
 		Webhook: func() string {
 			if u := webhook.Load(); u != nil {
@@ -148,18 +150,43 @@ func serveMonitoring(ctx context.Context, st *store.Store, root string, h *inven
 	if err := srv.Serve(ctx, addrs...); err != nil {
 		return err
 	}
-	go ev.Run(ctx)
+	go func() {
+		// The store starts with the agent: evaluating before it answers
+		// would only report every rule failed.
+		for deadline := time.Now().Add(time.Minute); local.Healthy(ctx) != nil && time.Now().Before(deadline); {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+		ev.Run(ctx)
+	}()
 	exporters := make(chan []remote.Instance, 1)
-	if openExporter != nil {
-		go (&remote.Manager{Open: openExporter, Log: log}).Run(ctx, exporters, 10*time.Second)
+	if open, err := remoteExporter(root, h.Params, log); err != nil {
+		log.Error("remote instances are not monitored", "err", err)
+	} else {
+		go (&remote.Manager{Open: open, Log: log}).Run(ctx, exporters, 10*time.Second)
 	}
 	go followTargets(ctx, st, h.IP, sd, &webhook, exporters, log)
 	return nil
 }
 
-// openExporter starts the pg exporter of a remote instance; nil until the
-// pg exporter library is wired in.
-var openExporter remote.Open
+// remoteExporter opens pg exporters of remote instances with the collector
+// configuration pg_exporter_config names on this host.
+func remoteExporter(root string, p *inventory.Params, log *slog.Logger) (remote.Open, error) {
+	cfg, err := pgexporter.LoadConfig(root, p.PgExporterConfig, p.PgExporterCacheTTLs)
+	if err != nil {
+		return nil, err
+	}
+	return func(in remote.Instance) (remote.Exporter, error) {
+		return pgexporter.New(pgexporter.Options{
+			URL: in.URL, Config: cfg, ConnectTimeout: in.ConnectTimeout, AutoDiscovery: in.AutoDiscovery,
+			IncludeDatabases: in.IncludeDatabases, ExcludeDatabases: in.ExcludeDatabases,
+			Log: log.With("cls", in.Cls, "ins", in.Ins),
+		})
+	}, nil
+}
 
 // followTargets keeps the scrape targets, the webhook and the remote
 // exporters of this host in step with the desired state and the

@@ -6,12 +6,12 @@ package remote
 
 import (
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"pigsty/monitor/pgexporter"
 	"pigsty/monitor/targets"
 	"pigsty/pgsql/inventory"
 )
@@ -22,6 +22,7 @@ type Instance struct {
 	Cls    string
 	Ins    string // <pg_cluster>-<pg_seq>
 	Host   string // pg_host: the remote server's address
+	Server string // pg_host:pg_port
 	Infra  string // the infra host that runs the exporter
 	Listen string // <infra ip>:<port>, the entry's key
 	// URL is the DSN the exporter connects with; it holds the monitor
@@ -47,8 +48,10 @@ func Declared(inv *inventory.Inventory) []Instance {
 		slices.Sort(ports)
 		for _, port := range ports {
 			e := p.PgExporters[port]
+			pgPort := firstInt(e.PgPort, 5432)
 			in := Instance{
 				Cls: e.PgCluster, Ins: e.PgCluster + "-" + strconv.Itoa(e.PgSeq), Host: e.PgHost, Infra: ip,
+				Server:           net.JoinHostPort(e.PgHost, strconv.Itoa(pgPort)),
 				Listen:           net.JoinHostPort(ip, strconv.Itoa(port)),
 				URL:              e.PgExporterURL,
 				AutoDiscovery:    p.PgExporterAutoDiscovery,
@@ -60,13 +63,8 @@ func Declared(inv *inventory.Inventory) []Instance {
 				in.AutoDiscovery = *e.PgExporterAutoDiscovery
 			}
 			if in.URL == "" {
-				in.URL = (&url.URL{
-					Scheme:   "postgres",
-					User:     url.UserPassword(first(e.PgMonitorUsername, p.PgMonitorUsername), first(e.PgMonitorPassword, p.PgMonitorPassword)),
-					Host:     net.JoinHostPort(e.PgHost, strconv.Itoa(firstInt(e.PgPort, 5432))),
-					Path:     "/postgres",
-					RawQuery: first(e.PgExporterParams, p.PgExporterParams),
-				}).String()
+				in.URL = pgexporter.URL(e.PgHost, pgPort, first(e.PgMonitorUsername, p.PgMonitorUsername),
+					first(e.PgMonitorPassword, p.PgMonitorPassword), "postgres", first(e.PgExporterParams, p.PgExporterParams))
 			}
 			out = append(out, in)
 		}

@@ -41,11 +41,11 @@ func TestDeclared(t *testing.T) {
 	}
 	a, b, c := all[0], all[1], all[2]
 	if a.Ins != "pg-foo-1" || a.Listen != "10.10.10.10:20001" || a.Infra != "10.10.10.10" ||
-		a.URL != "postgres://dbuser_monitor:Global.Monitor@10.10.10.40:5432/postgres?sslmode=disable" ||
+		a.URL != "postgres://dbuser_monitor:Global.Monitor@:5432/postgres?host=10.10.10.40&sslmode=disable" || a.Server != "10.10.10.40:5432" ||
 		!a.AutoDiscovery || len(a.ExcludeDatabases) != 3 || a.ConnectTimeout != 200*time.Millisecond {
 		t.Errorf("defaults: %+v", a)
 	}
-	if b.URL != "postgres://mon:p%40ss%3Aw%2Frd@10.10.10.41:1921/postgres?sslmode=disable" || b.AutoDiscovery ||
+	if b.URL != "postgres://mon:p%40ss%3Aw%2Frd@:1921/postgres?host=10.10.10.41&sslmode=disable" || b.Server != "10.10.10.41:1921" || b.AutoDiscovery ||
 		len(b.IncludeDatabases) != 2 || b.IncludeDatabases[1] != "b" || b.ConnectTimeout != 2*time.Second {
 		t.Errorf("own settings: %+v", b)
 	}
