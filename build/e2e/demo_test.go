@@ -253,13 +253,28 @@ func TestDemo(t *testing.T) {
 	})
 
 	t.Run("auth changes and an etcd restart keep the leader", func(t *testing.T) {
-		// Every change of etcd's auth store retires every token, and a
-		// restarted member forgets them: Patroni must authenticate again
-		// and keep its lock, not demote for good.
+		// A password set again retires the user's tokens: Patroni's lease
+		// keepalive then fails in etcd 3.6's error shape, which Patroni 4.0
+		// alone does not take for an invalid token. It must authenticate
+		// again and keep its lock, not demote for good; likewise across
+		// another user's creation and an etcd restart.
 		root := etcd.Access{Endpoints: []string{"https://127.0.0.1:2379"}, CAFile: filepath.Join(h.root, "var/lib/pigsty/pki/ca.crt"), Username: "root", Password: "Etcd.Root"}
 		if err := etcd.EnsureUser(ctx, root, etcd.Grant{User: "pg-other", Password: "pg-other", Prefixes: []string{"/pg/pg-other/"}}); err != nil {
 			t.Fatal(err)
 		}
+		cli, err := root.Client(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Often enough that Patroni's next keepalive meets a retired token
+		// whatever its other calls do first.
+		for end := time.Now().Add(25 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+			if _, err := cli.UserChangePassword(ctx, "pg-meta", "pg-meta"); err != nil {
+				cli.Close()
+				t.Fatal(err)
+			}
+		}
+		cli.Close()
 		for _, pid := range h.procs()["etcd"] {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
