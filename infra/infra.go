@@ -83,6 +83,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Access:  access,
 		StopAll: cfg.StopAll,
 		Before: func(ctx context.Context, sup *supervisor.Supervisor) error {
+			if err := startMetrics(ctx, sup, cfg.Root, cfg.Exe, inv, h); err != nil {
+				return err
+			}
 			if !h.Etcd {
 				return nil
 			}
@@ -104,6 +107,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 					return fmt.Errorf("infra: store desired state: %w", err)
 				}
 				log.Info("desired state", "revision", rev, "changed", changed)
+			}
+			if err := serveMonitoring(ctx, st, cfg.Root, h, log); err != nil {
+				return err
 			}
 			return serveTrust(ctx, ca, secret, etcdPassword, ip, hostname, st, log)
 		},

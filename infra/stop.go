@@ -73,6 +73,11 @@ func Stop(ctx context.Context, cfg Config, log *slog.Logger, progress func(strin
 			return err
 		}
 	}
+	if h := inv.Host(ip); h != nil && h.Infra {
+		if err := adoptMetrics(ctx, sup, cfg.Root, cfg.Exe, h); err != nil {
+			return err
+		}
+	}
 	orphans, err := agent.Adopt(ctx, cfg.Root, inv, ip, sup, log)
 	if err != nil {
 		return err
