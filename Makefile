@@ -28,9 +28,11 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Long measurements, ratios and figures printed by the tests (root).
+# Long measurements, ratios and figures printed by the tests (root), one
+# package at a time: the HA failover figures need the cores to themselves.
 bench:
 	PIGSTY_BENCH=1 $(GO) test -count=1 -timeout 60m -v -run 'TestBench' ./build/e2e
+	PIGSTY_BENCH=1 $(GO) test -count=1 -timeout 90m -v -run 'TestBench' ./build/ha
 
 clean:
 	rm -rf bin
