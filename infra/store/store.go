@@ -5,6 +5,7 @@
 //	                       so every agent converges to the same revision
 //	/pigsty/status/<ins>   what each instance's agent last converged to
 //	/pigsty/nodes/<ip>     agents that are alive, held by a lease
+//	/pigsty/hold/<ins>     instances a recovery holds: their agents keep Patroni stopped
 //
 // Values are JSON. The store neither parses nor validates the inventory:
 // callers validate before PutDesired.
