@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -25,14 +26,26 @@ func TestBenchMetricsStore(t *testing.T) {
 		t.Skip("set PIGSTY_BENCH=1 (make bench)")
 	}
 	h := newHost(t)
-	h.must("demo", "-i", "127.0.0.1", "--timeout", "3m")
-	ready := time.Now()
-	took := waitFor(t, 2*time.Minute, "first sample through the HTTP API", func() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	demo := exec.CommandContext(ctx, binary, "demo", "-i", "127.0.0.1", "--timeout", "3m")
+	demo.Dir, demo.Env = h.root, append(os.Environ(), "PIGSTY_ROOT="+h.root)
+	if err := demo.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var storeUp time.Time
+	took := waitFor(t, 3*time.Minute, "first scraped sample through the HTTP API", func() error {
+		if storeUp.IsZero() && metricsPid(h) > 0 {
+			storeUp = time.Now()
+		}
 		return plainQuery("/api/v1/query", url.Values{"query": {`up{job="pgsql"}`}}, 1)
 	})
-	t.Logf("first scraped sample visible through /api/v1/query %s after the demo was ready", took.Round(100*time.Millisecond))
-
-	time.Sleep(time.Minute - time.Since(ready))
+	t.Logf("first scraped sample visible through /api/v1/query %s after pigsty demo started, %s after the store did",
+		took.Round(100*time.Millisecond), time.Since(storeUp).Round(100*time.Millisecond))
+	if err := demo.Wait(); err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	time.Sleep(time.Minute) // idle
 	for _, q := range []string{`count({__name__!=""})`, `count by (job, ins) ({__name__!=""})`} {
 		res, err := query(q)
 		if err != nil {
@@ -83,16 +96,23 @@ func TestBenchMetricsStore(t *testing.T) {
 		n += len(g.Rules)
 	}
 	t.Logf("one evaluation of all %d rules in %d groups: %.1f ms", n, len(rules.Data.Groups), eval*1000)
-	for name, pids := range h.procs() {
-		for _, pid := range pids {
-			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), "run\x00metrics") {
-				t.Logf("metrics store (%s, pid %d) at idle: %s", name, pid, rss(pid))
-			}
-		}
-	}
+	pid := metricsPid(h)
+	t.Logf("metrics store (pid %d) at idle: %s", pid, rss(pid))
 	for _, pid := range h.procs()["agent"] {
 		t.Logf("infra agent (pid %d) at idle: %s", pid, rss(pid))
 	}
+}
+
+// metricsPid is the metrics store's process of the host, 0 if none.
+func metricsPid(h *host) int {
+	for _, pids := range h.procs() {
+		for _, pid := range pids {
+			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), "run\x00metrics") {
+				return pid
+			}
+		}
+	}
+	return 0
 }
 
 // plainQuery asks the store's API as Grafana would (no nocache); it

@@ -219,13 +219,8 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 		t.Logf("query latency: %s per query of sum by (job) (up)", (time.Since(t0) / 20).Round(100*time.Microsecond))
-		for name, pids := range h.procs() {
-			for _, pid := range pids {
-				if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), "run\x00metrics") {
-					t.Logf("metrics store (%s, pid %d): %s", name, pid, rss(pid))
-				}
-			}
-		}
+		pid := metricsPid(h)
+		t.Logf("metrics store (pid %d): %s", pid, rss(pid))
 		for _, pid := range h.procs()["agent"] {
 			t.Logf("infra agent (pid %d): %s", pid, rss(pid))
 		}
