@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"reflect"
 	"sort"
 
@@ -25,9 +26,15 @@ var managedDCS = []string{
 	"failsafe_mode", "standby_cluster",
 }
 
-// dcs patches the live dynamic configuration on the leader.
+// dcs patches the live dynamic configuration on the leader: the member
+// holding the leader key, also a standby cluster's standby leader, whose
+// /primary check never passes — its upstream changes and its promotion
+// are patches of standby_cluster.
 func (r *run) dcs(ctx context.Context) error {
-	if len(r.patroniConfig) == 0 || !r.leader(ctx) {
+	if len(r.patroniConfig) == 0 {
+		return nil
+	}
+	if code, err := r.client().Check(ctx, "/leader"); err != nil || code != http.StatusOK {
 		return nil
 	}
 	want, err := desiredDCS(r.patroniConfig)
