@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	"pigsty/infra/etcd"
 	"pigsty/infra/store"
@@ -81,7 +84,7 @@ func (h Host) Run(ctx context.Context, log *slog.Logger) error {
 			return err
 		}
 	}
-	st, err := store.Open(ctx, h.Access, log)
+	st, err := openStore(ctx, h.Access, log)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
@@ -110,4 +113,26 @@ func (h Host) Run(ctx context.Context, log *slog.Logger) error {
 		err = sup.StopAll(stopCtx)
 	}
 	return err
+}
+
+// openStore opens the store, again and again until ctx ends: etcd may be
+// starting, electing a leader, or slow to authenticate a crowd of hosts
+// joining at once (each authentication is a bcrypt comparison), and an
+// agent that gave up would leave its host unmanaged. A wrong password
+// is not waited out.
+func openStore(ctx context.Context, a etcd.Access, log *slog.Logger) (*store.Store, error) {
+	delay := time.Second
+	for {
+		st, err := store.Open(ctx, a, log)
+		if err == nil || ctx.Err() != nil || errors.Is(err, rpctypes.ErrAuthFailed) {
+			return st, err
+		}
+		log.Warn("etcd does not answer yet; trying again", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 15*time.Second)
+	}
 }
