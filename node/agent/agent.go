@@ -117,7 +117,11 @@ func (a *Agent) converge(ctx context.Context, d store.Desired) {
 	if h != nil && h.Infra {
 		a.shrinkEtcd(ctx, inv)
 	}
-	if a.removal(ctx, d, inv) || h == nil || h.Instance == nil {
+	if a.removal(ctx, d, inv) {
+		return
+	}
+	if h == nil || h.Instance == nil {
+		a.hostExporters(h)
 		return
 	}
 	i := h.Instance

@@ -18,6 +18,7 @@ import (
 	"pigsty/monitor/collector"
 	"pigsty/monitor/nodeexporter"
 	"pigsty/monitor/pgexporter"
+	"pigsty/pgsql/inventory"
 )
 
 // The exporters run early in the pass, so that a host whose PostgreSQL
@@ -62,16 +63,56 @@ func (r *run) startExporters(context.Context) error {
 	s := &r.exporters
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.armed {
-		s.armed = true
-		go func(agent context.Context) {
-			<-agent.Done()
-			s.stopAll(r.Agent.log)
-		}(r.runCtx)
-	}
+	r.Agent.armExporters()
 	specs, problems := r.exporterSpecs(s)
 	s.problems = append(problems, s.apply(specs, r.log)...)
 	return nil
+}
+
+// hostExporters serves the exporters of a host without an instance — an
+// infra-only host, a node joined for later: its node exporter, as its
+// parameters ask, and nothing for a host the inventory does not list (no
+// target points at it). An instance removed from the host takes its pg
+// and pgbouncer exporters with it here.
+func (a *Agent) hostExporters(h *inventory.Host) {
+	s := &a.exporters
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a.armExporters()
+	var specs []exporterSpec
+	if h != nil {
+		if sp, ok := a.nodeExporter(h.Params); ok {
+			specs = append(specs, sp)
+		}
+	}
+	s.problems = s.apply(specs, a.log)
+	for _, err := range s.problems {
+		a.log.Error("exporter not running", "err", err)
+	}
+}
+
+// armExporters stops the exporters when the agent exits; s.mu is held.
+func (a *Agent) armExporters() {
+	s := &a.exporters
+	if s.armed {
+		return
+	}
+	s.armed = true
+	go func(agent context.Context) {
+		<-agent.Done()
+		s.stopAll(a.log)
+	}(a.runCtx)
+}
+
+// nodeExporter is the node exporter a host's parameters ask for.
+func (a *Agent) nodeExporter(p *inventory.Params) (exporterSpec, bool) {
+	if !p.NodeExporterEnabled {
+		return exporterSpec{}, false
+	}
+	return exporterSpec{name: "node", port: p.NodeExporterPort, key: digest(a.cfg.Version),
+		open: func() (http.Handler, io.Closer, error) {
+			return nodeexporter.New(nodeexporter.Options{Version: a.cfg.Version, Log: a.log}).Handler(), nil, nil
+		}}, true
 }
 
 // exportersReady reports what kept an exporter from running as wanted.
@@ -89,11 +130,8 @@ func (r *run) exporterSpecs(s *exporterSet) ([]exporterSpec, []error) {
 	p := r.inst.Params
 	var specs []exporterSpec
 	var problems []error
-	if p.NodeExporterEnabled {
-		specs = append(specs, exporterSpec{name: "node", port: p.NodeExporterPort, key: digest(r.cfg.Version),
-			open: func() (http.Handler, io.Closer, error) {
-				return nodeexporter.New(nodeexporter.Options{Version: r.cfg.Version, Log: r.Agent.log}).Handler(), nil, nil
-			}})
+	if sp, ok := r.Agent.nodeExporter(p); ok {
+		specs = append(specs, sp)
 	}
 	wantPg := p.PgExporterEnabled
 	wantPgbouncer := p.PgbouncerEnabled && p.PgbouncerExporterEnabled
