@@ -35,22 +35,18 @@ func (r *run) backup(ctx context.Context) error {
 		r.backups.follow(ctx, nil)
 		return nil
 	}
-	conf, err := pgbackrest.Render(pgbackrest.Input{Instance: r.inst, Layout: r.l, CPU: r.spec.CPU})
-	if err != nil {
-		return err
-	}
-	// 0600: a repository's keys and cipher password are in it.
-	if _, err := r.file(pgbackrest.ConfigPath(r.l), conf, 0o600, true); err != nil {
-		return err
-	}
-	if err := dbsuDir(pgbackrest.LockPath(r.l), r.dbsu.UID, r.dbsu.GID); err != nil {
+	if err := r.pgbackrestConf(); err != nil {
 		return err
 	}
 	runner := backup.For(r.inst, r.l, r.cred, r.dbsu.Home)
 	entries, ignored := backup.Schedule(p)
 	client := r.client()
 	r.backups.follow(ctx, &schedule{
-		entries: entries, ignored: ignored, runner: runner, log: r.log,
+		entries: entries, ignored: ignored, log: r.log,
+		take: func(ctx context.Context, typ string, log *slog.Logger) error {
+			_, err := runner.Backup(ctx, typ, backup.TriggerSchedule, progressLog(log))
+			return err
+		},
 		// The same schedule may live on every member: only the one that
 		// holds the leader key when an entry fires takes the backup.
 		primary: func(ctx context.Context) bool {
@@ -71,6 +67,20 @@ func (r *run) backup(ctx context.Context) error {
 	return nil
 }
 
+// pgbackrestConf writes pgbackrest.conf and makes pgBackRest's lock
+// directory.
+func (r *run) pgbackrestConf() error {
+	conf, err := pgbackrest.Render(pgbackrest.Input{Instance: r.inst, Layout: r.l, CPU: r.spec.CPU})
+	if err != nil {
+		return err
+	}
+	// 0600: a repository's keys and cipher password are in it.
+	if _, err := r.file(pgbackrest.ConfigPath(r.l), conf, 0o600, true); err != nil {
+		return err
+	}
+	return dbsuDir(pgbackrest.LockPath(r.l), r.dbsu.UID, r.dbsu.GID)
+}
+
 // dbsuDir makes a directory the dbsu owns; parents it creates stay
 // traversable.
 func dbsuDir(path string, uid, gid int) error {
@@ -87,9 +97,10 @@ func dbsuDir(path string, uid, gid int) error {
 }
 
 // backupJobs is the agent's backup state: what runs, which stanzas it
-// made, and the schedule it follows.
+// made, the schedule it follows, the pg_pitr it carries out.
 type backupJobs struct {
 	mu            sync.Mutex
+	recovering    string          // the fingerprint of the pg_pitr running; "" when none
 	running       string          // what the running backup is for; "" when none runs
 	stanza        map[string]bool // instances whose stanza this agent made or found
 	initialFailed time.Time
@@ -102,8 +113,8 @@ type backupJobs struct {
 type schedule struct {
 	entries []backup.Entry
 	ignored []backup.Ignored
-	runner  backup.Runner
-	primary func(context.Context) bool
+	primary func(context.Context) bool                                    // whether this member is the primary now
+	take    func(ctx context.Context, typ string, log *slog.Logger) error // takes a backup of the type
 	log     *slog.Logger
 }
 
@@ -154,10 +165,7 @@ func (j *backupJobs) fire(ctx context.Context, m time.Time) {
 		log.Info("scheduled backup skipped: this member is not the primary")
 		return
 	}
-	j.start(ctx, "scheduled "+e.Type+" backup", log, func(ctx context.Context) error {
-		_, err := s.runner.Backup(ctx, e.Type, backup.TriggerSchedule, progressLog(log))
-		return err
-	})
+	j.start(ctx, "scheduled "+e.Type+" backup", log, func(ctx context.Context) error { return s.take(ctx, e.Type, log) })
 }
 
 // ensureStanza creates the instance's stanza once per agent: pgBackRest
@@ -171,6 +179,12 @@ func (j *backupJobs) ensureStanza(ctx context.Context, ins string, r backup.Runn
 		return nil
 	}
 	if err := r.StanzaCreate(ctx); err != nil {
+		// A recovery or a backup holds the stanza's lock for a moment:
+		// the next pass tries again.
+		if strings.Contains(err.Error(), "[050]") {
+			log.Info("pgbackrest stanza busy: trying again in the next pass", "err", err)
+			return nil
+		}
 		return err
 	}
 	log.Info("pgbackrest stanza ready", "stanza", r.Stanza)
@@ -230,6 +244,23 @@ func (j *backupJobs) start(ctx context.Context, what string, log *slog.Logger, j
 		}
 		log.Info(what+" done", "took", time.Since(start).Round(time.Second))
 	}()
+}
+
+// startRecovery reports whether the pg_pitr fp may start: none runs.
+func (j *backupJobs) startRecovery(fp string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.recovering != "" {
+		return false
+	}
+	j.recovering = fp
+	return true
+}
+
+func (j *backupJobs) endRecovery() {
+	j.mu.Lock()
+	j.recovering = ""
+	j.mu.Unlock()
 }
 
 // progressLog logs a backup's label, size and every quarter of its copy.

@@ -28,6 +28,9 @@ type Runner struct {
 	Stanza string              // the cluster's name, or another cluster's for a restore from it
 	Cred   *syscall.Credential // the dbsu
 	Home   string              // the dbsu's home
+	// Options go on every command line: repository options of a restore
+	// from another cluster's repository (pg_pitr.repo).
+	Options []string
 }
 
 // For is the runner of instance i's own stanza.
@@ -38,7 +41,7 @@ func For(i *inventory.Instance, l layout.Layout, cred *syscall.Credential, home 
 // Command is pgbackrest with the runner's configuration and stanza.
 // Extra arguments come first, the command name last.
 func (r Runner) Command(ctx context.Context, args ...string) *exec.Cmd {
-	argv := append([]string{"--config=" + r.Config, "--stanza=" + r.Stanza}, args...)
+	argv := append(append([]string{"--config=" + r.Config, "--stanza=" + r.Stanza}, r.Options...), args...)
 	cmd := exec.CommandContext(ctx, pgbackrest.Binary, argv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.Cred}
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + r.Home, "LANG=C.UTF-8"}

@@ -129,13 +129,14 @@ func (s Stanza) Window() (from time.Time, lastWAL string, ok bool) {
 }
 
 // SetFor is the backup pgBackRest restores for a time target: the newest
-// good backup that ended at or before t. ok is false when every backup
-// ended after t, so the time cannot be reached.
+// good backup that ended before t — in whole seconds, as pgBackRest
+// compares them. ok is false when none did, so the time cannot be
+// reached.
 func (s Stanza) SetFor(t time.Time) (Backup, bool) {
 	var found Backup
 	ok := false
 	for _, b := range s.Backups {
-		if !b.Error && !b.Stop().After(t) {
+		if !b.Error && b.Stop().Before(t.Truncate(time.Second)) {
 			found, ok = b, true
 		}
 	}

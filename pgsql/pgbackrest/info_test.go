@@ -37,8 +37,9 @@ func TestParseInfo(t *testing.T) {
 		want string
 	}{
 		{1795634798, ""}, // before the first backup ended: unreachable
-		{1795634799, "20261125-192636F"},
-		{1795635001, "20261125-192636F"}, // the incremental had not ended yet
+		{1795634799, ""}, // in the second it ended: pgBackRest wants a later one
+		{1795634800, "20261125-192636F"},
+		{1795635002, "20261125-192636F"}, // the incremental had not ended yet
 		{1795635600, "20261125-192636F_20261125-193000I"},
 	} {
 		b, ok := m.SetFor(time.Unix(c.at, 0))
