@@ -168,6 +168,15 @@ func TestDemo(t *testing.T) {
 	}
 
 	t.Run("kill -9 agent", func(t *testing.T) {
+		// the children the previous subtests killed are back and serving
+		waitFor(t, 30*time.Second, "writes through 5433 settle", func() error {
+			for range 3 {
+				if err := write(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		before := h.procs()
 		for _, pid := range before["agent"] {
 			syscall.Kill(pid, syscall.SIGKILL)

@@ -475,17 +475,26 @@ const etcdRootPassword = "Etcd.Root"
 
 // moveEtcdLeader hands the etcd raft leadership to the member of host h,
 // as etcdctl move-leader does: the benchmarks place it on the primary's
-// host or away from it.
+// host or away from it. A member that rejoined a moment ago may not be
+// ready to lead yet: it tries for a minute.
 func (f *fleet) moveEtcdLeader(h *harness.Host) error {
-	cur := f.etcdLeader()
-	if cur == nil {
-		return fmt.Errorf("no etcd leader found")
-	}
-	if cur == h {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	_, err := retry(time.Minute, func() error {
+		cur := f.etcdLeader()
+		if cur == nil {
+			return fmt.Errorf("no etcd leader found")
+		}
+		if cur == h {
+			return nil
+		}
+		return f.moveEtcdLeaderFrom(cur, h)
+	})
+	return err
+}
+
+func (f *fleet) moveEtcdLeaderFrom(cur, h *harness.Host) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// The request must reach the current leader.
 	a := etcd.Access{Endpoints: []string{"https://" + net.JoinHostPort(cur.IP, "2379")},
 		CAFile: filepath.Join(agent.PKIDir(f.c.Hosts[0].Root), "ca.crt"), Username: "root", Password: etcdRootPassword}
 	cli, err := a.Client(ctx)
@@ -495,21 +504,18 @@ func (f *fleet) moveEtcdLeader(h *harness.Host) error {
 	defer cli.Close()
 	list, err := cli.MemberList(ctx)
 	if err != nil {
-		return fmt.Errorf("etcd member list: %w", err)
+		return fmt.Errorf("etcd member list on %s: %w", cur.Name, err)
 	}
 	for _, m := range list.Members {
 		for _, u := range m.ClientURLs {
 			if strings.Contains(u, "//"+h.IP+":") {
 				if _, err := cli.MoveLeader(ctx, m.ID); err != nil {
-					return fmt.Errorf("etcd move leader to %s: %w", h.Name, err)
+					return fmt.Errorf("etcd move leader from %s to %s: %w", cur.Name, h.Name, err)
 				}
-				_, err := retry(5*time.Second, func() error {
-					if l := f.etcdLeader(); l != h {
-						return fmt.Errorf("etcd leader on %s after moving it to %s", nameOf(l), h.Name)
-					}
-					return nil
-				})
-				return err
+				if l := f.etcdLeader(); l != h {
+					return fmt.Errorf("etcd leader on %s after moving it to %s", nameOf(l), h.Name)
+				}
+				return nil
 			}
 		}
 	}

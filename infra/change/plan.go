@@ -32,6 +32,7 @@ type Plan struct {
 	Notes     []string      `json:"notes,omitempty"`
 
 	inventory *inventory.Inventory
+	leaders   map[string]string // cluster → its leader now: services follow live roles
 }
 
 // Instance is the plan of one instance.
@@ -97,6 +98,9 @@ func Make(ctx context.Context, st *store.Store, r Request) (*Plan, error) {
 	}
 	d.Removed = keepRemoved(inv, stored)
 	p := &Plan{Request: r, Desired: d, inventory: inv}
+	if p.leaders, err = agent.Leaders(ctx, st, inv); err != nil {
+		return nil, err
+	}
 	if stored != nil {
 		p.Stored = stored.Revision
 		p.Unchanged = string(stored.Inventory) == string(d.Inventory) && strings.Join(stored.ExtraVars, "\x00") == strings.Join(d.ExtraVars, "\x00") &&
@@ -265,7 +269,7 @@ func (p *Plan) files(ctx context.Context, i *inventory.Instance, l layout.Layout
 	}
 	var stale []string
 	if i.Params.HaproxyEnabled {
-		fs, err := agent.HAProxyFiles(i, l)
+		fs, err := agent.HAProxyFiles(i, l, p.leaders)
 		if err != nil {
 			return nil, err
 		}

@@ -110,3 +110,15 @@ func (s *Store) followLeader(ctx context.Context, key string, send func(string),
 	}
 	return errors.New("watch channel closed")
 }
+
+// Leader reads who holds a Patroni cluster's leader key ("" if nobody).
+func (s *Store) Leader(ctx context.Context, key string) (string, error) {
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("store: get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", nil
+	}
+	return string(resp.Kvs[0].Value), nil
+}

@@ -32,10 +32,16 @@ func TestWatchLeader(t *testing.T) {
 		}
 	}
 	next("") // nobody holds the key yet
+	if holder, err := st.Leader(ctx, "/pg/pg-test/leader"); err != nil || holder != "" {
+		t.Fatalf("Leader of an unheld key: %q, %v", holder, err)
+	}
 	if _, err := cli.Put(ctx, "/pg/pg-test/leader", "pg-test-1"); err != nil {
 		t.Fatal(err)
 	}
 	next("pg-test-1")
+	if holder, err := st.Leader(ctx, "/pg/pg-test/leader"); err != nil || holder != "pg-test-1" {
+		t.Fatalf("Leader: %q, %v", holder, err)
+	}
 	// another cluster's key and the cluster's other keys are not its leader
 	cli.Put(ctx, "/pg/pg-test2/leader", "pg-test2-1")
 	cli.Put(ctx, "/pg/pg-test/leader/x", "no")

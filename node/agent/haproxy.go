@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,31 +22,19 @@ import (
 // of services that are gone, and keeps HAProxy running; a change reloads
 // it without dropping connections (master-worker, SIGUSR2), after saving
 // the servers' states so that the new workers do not route to a replica
-// before their first check.
+// before their first check. Services select members by their live roles
+// (the clusters' leader keys), and follow them as they change (see
+// followLeaders).
 func (r *run) haproxy(ctx context.Context) error {
 	if !r.inst.Params.HaproxyEnabled {
 		r.followLeaders(nil)
 		return nil
 	}
-	files, err := HAProxyFiles(r.inst, r.l)
+	follows := haproxy.Follows(r.inst)
+	r.follows.learn(ctx, r.store, follows)
+	changed, err := r.renderHAProxy()
 	if err != nil {
 		return err
-	}
-	changed, err := r.write(files)
-	if err != nil {
-		return err
-	}
-	stale, err := StaleServices(r.l, files)
-	if err != nil {
-		return err
-	}
-	for _, path := range stale {
-		r.log.Info("removing service", "path", path)
-		if err := os.Remove(path); err != nil {
-			return err
-		}
-		r.changed("remove " + path)
-		changed = true
 	}
 	// Without a state file HAProxy warns at start; the initial one holds no
 	// servers, so the first checks decide as before.
@@ -57,8 +46,43 @@ func (r *run) haproxy(ctx context.Context) error {
 	if err := r.ensure(ctx, r.haproxySpec(), changed); err != nil {
 		return err
 	}
-	r.followLeaders(haproxy.Follows(r.inst))
+	r.followLeaders(follows)
 	return nil
+}
+
+// renderHAProxy writes HAProxy's files for the leaders known now and
+// removes stale services; it reports whether anything changed. The pass
+// and the leader loops render through it, one at a time, and it keeps
+// this run as the one the loops render for next.
+func (r *run) renderHAProxy() (bool, error) {
+	w := &r.follows
+	w.render.Lock()
+	defer w.render.Unlock()
+	w.mu.Lock()
+	w.last = r
+	leaders := maps.Clone(w.leaders)
+	w.mu.Unlock()
+	files, err := HAProxyFiles(r.inst, r.l, leaders)
+	if err != nil {
+		return false, err
+	}
+	changed, err := r.write(files)
+	if err != nil {
+		return false, err
+	}
+	stale, err := StaleServices(r.l, files)
+	if err != nil {
+		return false, err
+	}
+	for _, path := range stale {
+		r.log.Info("removing service", "path", path)
+		if err := os.Remove(path); err != nil {
+			return false, err
+		}
+		r.changed("remove " + path)
+		changed = true
+	}
+	return changed, nil
 }
 
 // StaleServices are the files of HAProxy's services directory that are no

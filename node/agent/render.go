@@ -100,12 +100,16 @@ func PgbouncerUsers(i *inventory.Instance) []string {
 
 // HAProxyFiles are haproxy.cfg and one file per service this node serves;
 // every other file of the services directory is stale and removed.
-func HAProxyFiles(i *inventory.Instance, l layout.Layout) ([]Rendered, error) {
+// leaders (cluster → member holding its leader key) decide the members'
+// roles in the services' selectors; nil keeps the declared roles.
+func HAProxyFiles(i *inventory.Instance, l layout.Layout, leaders map[string]string) ([]Rendered, error) {
 	plan, err := i.Params.Plan()
 	if err != nil {
 		return nil, err
 	}
-	files, err := haproxy.Render(i, l, plan, haproxyRuntime())
+	rt := haproxyRuntime()
+	rt.Leaders = leaders
+	files, err := haproxy.Render(i, l, plan, rt)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 
 	"pigsty/pgsql/inventory"
 	"pigsty/pgsql/layout"
@@ -38,6 +39,11 @@ type Runtime struct {
 	// RLIMIT_NOFILE, or fs.nr_open where it may raise that. 0 means
 	// enough for Pigsty's maxconn 65535.
 	FDLimit uint64
+	// Leaders are the members holding their clusters' leader keys, by
+	// cluster: services select members by these live roles (see
+	// inventory.Cluster.LiveServices). A cluster without one uses the
+	// declared roles.
+	Leaders map[string]string
 }
 
 // ConfigPath is haproxy.cfg.
@@ -70,11 +76,8 @@ func Render(i *inventory.Instance, l layout.Layout, plan tune.Plan, run Runtime)
 	// haproxy.cfg holds the stats admin password; the services hold none.
 	files := Files{ConfigPath(l): {cfg, 0o640}}
 	var services []inventory.ServiceEndpoint
-	if i.Params.PgServiceProvider == "" {
-		services = i.Services
-	}
-	if inv := i.Inventory(); inv != nil && i.Host != nil {
-		services = append(services, inv.ProvidedServices(i.Host)...)
+	for _, sc := range served(i) {
+		services = append(services, sc.Cluster.LiveServices(sc.Definer, run.Leaders[sc.Cluster.Name])...)
 	}
 	for _, svc := range i.Params.HaproxyServices {
 		data, err := nodeService(i, svc)
@@ -99,4 +102,39 @@ func Render(i *inventory.Instance, l layout.Layout, plan tune.Plan, run Runtime)
 		files[path] = File{data, 0o644}
 	}
 	return files, nil
+}
+
+// servedCluster is a cluster whose services a node's HAProxy serves, and
+// the member whose parameters define them there.
+type servedCluster struct {
+	Cluster *inventory.Cluster
+	Definer *inventory.Instance
+}
+
+// served are the clusters whose services the HAProxy of instance i's node
+// serves: its own, unless pg_service_provider hands them to a group's
+// HAProxy, and those of clusters that hand theirs to a group this node
+// belongs to.
+func served(i *inventory.Instance) []servedCluster {
+	inv := i.Inventory()
+	if inv == nil {
+		if i.Params.PgServiceProvider == "" {
+			return []servedCluster{{&inventory.Cluster{Name: i.Cluster, Instances: []*inventory.Instance{i}}, i}}
+		}
+		return nil
+	}
+	var out []servedCluster
+	for _, c := range inv.Clusters {
+		p := c.Primary()
+		if p == nil {
+			p = c.Instances[0]
+		}
+		switch provider := p.Params.PgServiceProvider; {
+		case c.Name == i.Cluster && i.Params.PgServiceProvider == "":
+			out = append(out, servedCluster{c, i})
+		case provider != "" && i.Host != nil && slices.Contains(i.Host.Groups, provider):
+			out = append(out, servedCluster{c, p})
+		}
+	}
+	return out
 }

@@ -33,6 +33,9 @@ var goldens = []struct {
 	{"pg-meta-1", "meta", "pg-meta-1", nil, Runtime{User: "haproxy", Group: "haproxy"}},
 	{"pg-test-2", "ha", "pg-test-2", []string{"nodename=db-2"}, Runtime{User: "haproxy", Group: "haproxy"}},
 	{"pg-test-2-custom", "ha", "pg-test-2", []string{custom, "pg_rto=fast"}, Runtime{FDLimit: 20000}},
+	// pg-test-2 took over from pg-test-1: the replica service leads to
+	// pg-test-1 and pg-test-3, with pg-test-2 its backup
+	{"pg-test-2-leads", "ha", "pg-test-2", []string{"nodename=db-2"}, Runtime{User: "haproxy", Group: "haproxy", Leaders: map[string]string{"pg-test": "pg-test-2"}}},
 }
 
 func TestGolden(t *testing.T) {

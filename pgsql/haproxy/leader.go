@@ -36,23 +36,17 @@ type Backend struct {
 // leader key names its standby leader, which such checks never pass, and
 // a Citus cluster keeps one key per group: both are left to the checks.
 func Follows(i *inventory.Instance) []Follow {
-	inv := i.Inventory()
-	if inv == nil || i.Host == nil {
-		return nil
-	}
 	var out []Follow
-	for _, c := range inv.Clusters {
-		p := c.Primary()
-		if p == nil {
-			p = c.Instances[0]
+	for _, sc := range served(i) {
+		c, p := sc.Cluster, sc.Definer
+		if primary := c.Primary(); primary != nil {
+			p = primary
 		}
-		provider := p.Params.PgServiceProvider
-		here := (c.Name == i.Cluster && provider == "") || (provider != "" && slices.Contains(i.Host.Groups, provider))
-		if !here || p.Params.PgUpstream != "" || p.Params.PgMode == "citus" {
+		if p.Params.PgUpstream != "" || p.Params.PgMode == "citus" {
 			continue
 		}
 		f := Follow{Cluster: c.Name, LeaderKey: patroni.KeyPrefix(p) + "leader"}
-		for _, svc := range p.Services {
+		for _, svc := range sc.Definer.Services {
 			if !slices.Contains(leaderChecks, svc.Check) {
 				continue
 			}

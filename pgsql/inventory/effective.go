@@ -99,10 +99,19 @@ func hbaOrder(r HBARule) int {
 // resolveServices expands pg_default_services + pg_services of a cluster
 // into the listen blocks this instance's HAProxy serves.
 func resolveServices(i *Instance, c *Cluster) []ServiceEndpoint {
+	return servicesAs(i, c, nil)
+}
+
+// servicesAs resolves the services with the members' pg_role as roles
+// gives them (by instance name; the declared role otherwise).
+func servicesAs(i *Instance, c *Cluster, roles map[string]string) []ServiceEndpoint {
 	p := i.Params
 	vars := make([]map[string]any, len(c.Instances))
 	for n, m := range c.Instances {
 		vars[n] = m.selectorVars()
+		if r, ok := roles[m.Name]; ok {
+			vars[n]["pg_role"] = r
+		}
 	}
 	var out []ServiceEndpoint
 	for _, s := range append(append([]Service(nil), p.PgDefaultServices...), p.PgServices...) {
@@ -145,4 +154,35 @@ func destPort(dest string, p *Params) int {
 	}
 	n, _ := strconv.Atoi(dest)
 	return n
+}
+
+// LiveServices are the cluster's services (as instance i of the cluster
+// resolves them) with selectors and backups judged by the members' roles
+// now: leader is the member holding the cluster's leader key. After a
+// failover the replica service must lead to the replicas, with the new
+// primary as its backup, whatever roles the inventory started them with.
+// With no leader they are the declared services.
+func (c *Cluster) LiveServices(i *Instance, leader string) []ServiceEndpoint {
+	if leader == "" {
+		return i.Services
+	}
+	return servicesAs(i, c, LiveRoles(c, leader))
+}
+
+// LiveRoles are the members' pg_role with leader as the primary: the
+// declared primary, if another member leads, is a replica; the others keep
+// their role (an offline replica stays offline).
+func LiveRoles(c *Cluster, leader string) map[string]string {
+	roles := map[string]string{}
+	for _, m := range c.Instances {
+		switch {
+		case m.Name == leader:
+			roles[m.Name] = "primary"
+		case m.Role == "primary":
+			roles[m.Name] = "replica"
+		default:
+			roles[m.Name] = m.Role
+		}
+	}
+	return roles
 }
