@@ -57,21 +57,25 @@ $$;
 COMMENT ON FUNCTION monitor.beating() IS 'refresh heartbeat on leader and return status';
 
 ----------------------------------------------------------------------
--- Bloat estimates from the planner statistics (pg_stats): the pages a
--- relation would need for its tuples, against the pages it has. The
--- functions are SECURITY DEFINER because pg_stats only shows the columns
--- of tables the caller may read. MAXALIGN is taken as 8 (64-bit builds).
+-- Bloat estimates from the planner statistics: the pages a relation would
+-- need for its tuples, against the pages it has. The column statistics
+-- are read from pg_statistic by relation oid and column number (the
+-- non-inherited rows, what pg_stats shows with inherited false): pg_stats
+-- matches them by schema, table and column name and checks privileges
+-- row by row, which took a database of 1,000 tables 300 ms a scrape. The
+-- functions are SECURITY DEFINER because only superusers read
+-- pg_statistic; as their owner sees every column, the result is what
+-- pg_stats gives. MAXALIGN is taken as 8 (64-bit builds).
 ----------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION monitor.pg_table_bloat()
 RETURNS TABLE (datname text, nspname text, relname text, tblid oid, size bigint, ratio float8)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WITH cols AS (
-        SELECT c.oid AS tblid, s.null_frac, s.avg_width
+        SELECT c.oid AS tblid, s.stanullfrac AS null_frac, s.stawidth AS avg_width
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-        LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname
-                            AND s.attname = a.attname AND NOT s.inherited
+        LEFT JOIN pg_statistic s ON s.starelid = c.oid AND s.staattnum = a.attnum AND NOT s.stainherit
         WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
     ), tup AS (
         -- heap tuple: 23-byte header, a null bitmap when any column holds
@@ -109,18 +113,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WITH cols AS (
         -- each column a btree leaf tuple stores, with the statistics of its
         -- table column, or of the index itself for an expression
-        SELECT i.indexrelid AS idxid, s.null_frac, s.avg_width
+        SELECT i.indexrelid AS idxid, s.stanullfrac AS null_frac, s.stawidth AS avg_width
         FROM pg_index i
         JOIN pg_class ic ON ic.oid = i.indexrelid
-        JOIN pg_class tc ON tc.oid = i.indrelid
         JOIN pg_namespace n ON n.oid = ic.relnamespace
         JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
-        CROSS JOIN LATERAL generate_series(0, i.indnatts - 1) AS k(pos)
-        JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = k.pos + 1
-        LEFT JOIN pg_attribute ta ON ta.attrelid = i.indrelid AND ta.attnum = i.indkey[k.pos]
-        LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND NOT s.inherited AND (
-                 (i.indkey[k.pos] <> 0 AND s.tablename = tc.relname AND s.attname = ta.attname)
-              OR (i.indkey[k.pos] = 0 AND s.tablename = ic.relname AND s.attname = ia.attname))
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN i.indkey[pos] <> 0 THEN i.indrelid ELSE i.indexrelid END AS relid,
+                   CASE WHEN i.indkey[pos] <> 0 THEN i.indkey[pos] ELSE (pos + 1)::int2 END AS attnum
+            FROM generate_series(0, i.indnatts - 1) AS pos) AS k
+        LEFT JOIN pg_statistic s ON s.starelid = k.relid AND s.staattnum = k.attnum AND NOT s.stainherit
         WHERE ic.relpages > 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
     ), tup AS (
         -- index tuple: 8-byte header, plus a 4-byte null bitmap when any
