@@ -65,11 +65,16 @@ COMMENT ON FUNCTION monitor.beating() IS 'refresh heartbeat on leader and return
 -- row by row, which took a database of 1,000 tables 300 ms a scrape. The
 -- functions are SECURITY DEFINER because only superusers read
 -- pg_statistic; as their owner sees every column, the result is what
--- pg_stats gives. MAXALIGN is taken as 8 (64-bit builds).
+-- pg_stats gives. They are PL/pgSQL, whose plan a session keeps, where a
+-- SQL function is planned again on every call (~10 ms here). MAXALIGN is
+-- taken as 8 (64-bit builds).
 ----------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION monitor.pg_table_bloat()
 RETURNS TABLE (datname text, nspname text, relname text, tblid oid, size bigint, ratio float8)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH cols AS (
         SELECT c.oid AS tblid, s.stanullfrac AS null_frac, s.stawidth AS avg_width
         FROM pg_class c
@@ -104,12 +109,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
            CASE WHEN e.relpages > e.pages THEN (e.relpages - e.pages) / e.relpages::float8 ELSE 0 END
     FROM est e
     JOIN pg_namespace n ON n.oid = e.relnamespace;
+END
 $$;
 COMMENT ON FUNCTION monitor.pg_table_bloat() IS 'postgres table bloat estimate';
 
 CREATE OR REPLACE FUNCTION monitor.pg_index_bloat()
 RETURNS TABLE (datname text, nspname text, relname text, tblid oid, idxid oid, size bigint, ratio float8)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH cols AS (
         -- each column a btree leaf tuple stores, with the statistics of its
         -- table column, or of the index itself for an expression
@@ -151,6 +160,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
            CASE WHEN e.relpages > e.pages THEN (e.relpages - e.pages) / e.relpages::float8 ELSE 0 END
     FROM est e
     JOIN pg_namespace n ON n.oid = e.relnamespace;
+END
 $$;
 COMMENT ON FUNCTION monitor.pg_index_bloat() IS 'postgres index bloat estimate (btree-only)';
 

@@ -174,20 +174,26 @@ func (e *Exporter) scrape(ctx context.Context, out *promtext.Set) (bool, error) 
 	if e.closed {
 		return false, errors.New("closed")
 	}
-	// The own database first: it tells whether the server is up and
-	// which databases there are.
-	mainSet := &promtext.Set{}
-	up, err := e.main.scrape(ctx, e.opt.Config, e.tags, mainSet)
-	var fatal *runner.FatalError
-	if !up || errors.As(err, &fatal) {
+	// The own database's facts first: they tell whether the server is up
+	// and which databases there are. Its collectors then run alongside
+	// those of the other databases, each database on its own session, so
+	// a full scrape takes as long as its slowest database, not their sum.
+	start := time.Now()
+	if err := e.main.refresh(ctx, e.tags); err != nil {
+		e.main.account(start, err)
 		e.logOnce(e.main, "pg scrape failed: server down", err)
 		return false, err
 	}
-	e.logOnce(e.main, "pg collectors failed", err)
-	out.Merge(mainSet)
 	others := e.discover()
+	mainSet := &promtext.Set{}
 	sets := make([]*promtext.Set, len(others))
+	var err error
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err = e.main.collect(ctx, e.opt.Config, mainSet, start)
+	}()
 	for i, s := range others {
 		sets[i] = &promtext.Set{}
 		wg.Add(1)
@@ -198,6 +204,13 @@ func (e *Exporter) scrape(ctx context.Context, out *promtext.Set) (bool, error) 
 		}()
 	}
 	wg.Wait()
+	var fatal *runner.FatalError
+	if errors.As(err, &fatal) {
+		e.logOnce(e.main, "pg scrape failed: server down", err)
+		return false, err
+	}
+	e.logOnce(e.main, "pg collectors failed", err)
+	out.Merge(mainSet)
 	for _, s := range sets {
 		out.Merge(s)
 	}

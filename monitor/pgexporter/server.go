@@ -173,31 +173,41 @@ func PgbouncerVersion(text string) (int, bool) {
 	return 0, false
 }
 
-// scrape runs the planned collectors of the server into out; up is false
-// when the server could not be reached at all.
+// scrape refreshes the server's facts and runs its planned collectors
+// into out; up is false when the server could not be reached at all.
 func (s *server) scrape(ctx context.Context, cfg *collector.Config, tags map[string]bool, out *promtext.Set) (up bool, err error) {
 	start := time.Now()
-	err = s.refresh(ctx, tags)
-	up = err == nil
-	if up {
-		// per-database branches say which database their rows are from,
-		// whether this is the exporter's own or a discovered one
-		var extra []promtext.Label
-		if !s.pgbouncer {
-			extra = []promtext.Label{{Name: "datname", Value: s.facts.Database}}
-		}
-		err = s.run.Run(ctx, runner.Conn{Conn: s.conn}, cfg.Plan(s.facts), out, extra...)
-		if s.conn.IsClosed() {
-			s.close()
-		}
+	if err := s.refresh(ctx, tags); err != nil {
+		s.account(start, err)
+		return false, err
 	}
+	return true, s.collect(ctx, cfg, out, start)
+}
+
+// collect runs the planned collectors of a refreshed server into out;
+// its scrape began at start.
+func (s *server) collect(ctx context.Context, cfg *collector.Config, out *promtext.Set, start time.Time) error {
+	// per-database branches say which database their rows are from,
+	// whether this is the exporter's own or a discovered one
+	var extra []promtext.Label
+	if !s.pgbouncer {
+		extra = []promtext.Label{{Name: "datname", Value: s.facts.Database}}
+	}
+	err := s.run.Run(ctx, runner.Conn{Conn: s.conn}, cfg.Plan(s.facts), out, extra...)
+	if s.conn.IsClosed() {
+		s.close()
+	}
+	s.account(start, err)
+	return err
+}
+
+func (s *server) account(start time.Time, err error) {
 	s.last = time.Since(start)
 	s.total += s.last
 	s.scrapes++
 	if err != nil {
 		s.errors++
 	}
-	return up, err
 }
 
 func (s *server) addStats(set *promtext.Set, ns string) {
