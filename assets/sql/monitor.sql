@@ -132,7 +132,8 @@ BEGIN
                    CASE WHEN i.indkey[pos] <> 0 THEN i.indkey[pos] ELSE (pos + 1)::int2 END AS attnum
             FROM generate_series(0, i.indnatts - 1) AS pos) AS k
         LEFT JOIN pg_statistic s ON s.starelid = k.relid AND s.staattnum = k.attnum AND NOT s.stainherit
-        WHERE ic.relpages > 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        -- toast indexes never have statistics: leave them out early
+        WHERE ic.relpages > 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
     ), tup AS (
         -- index tuple: 8-byte header, plus a 4-byte null bitmap when any
         -- key holds nulls, then the average width of what is not null
