@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,8 +19,10 @@ import (
 // TestBenchPgScrape brings up the demo, gives its meta database 1,000
 // tables with an index each, and prints the time of a full scrape of the
 // pg exporter — every collector run, no cache — as the median of 20, with
-// the series it returns; then the same through the agent's exporter on
-// 9630 as the store scrapes it, with the TTL cache. `make bench` runs it.
+// the series it returns and the slowest collectors; then the same through
+// the agent's exporter on 9630 as the store scrapes it, with the TTL
+// cache; last, the full scrape again with the bloat estimates as they
+// were before they read pg_statistic. `make bench` runs it.
 func TestBenchPgScrape(t *testing.T) {
 	if os.Getenv("PIGSTY_BENCH") == "" {
 		t.Skip("set PIGSTY_BENCH=1 (make bench)")
@@ -56,24 +59,7 @@ func TestBenchPgScrape(t *testing.T) {
 	}
 	defer e.Close()
 	e.Scrape(ctx) // connect to every database
-	var took []time.Duration
-	var series int
-	var size int
-	for i := 0; i < 20; i++ {
-		t0 := time.Now()
-		set := e.Scrape(ctx)
-		var b bytes.Buffer
-		set.WriteTo(&b)
-		took = append(took, time.Since(t0))
-		m, err := testkit.ParseMetrics(b.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		series, size = len(m), b.Len()
-	}
-	sort.Slice(took, func(a, b int) bool { return took[a] < took[b] })
-	t.Logf("full pg scrape, 1,000 tables in meta, no cache: median %s, p90 %s, min %s over 20; %d series, %d KiB",
-		took[10].Round(100*time.Microsecond), took[17].Round(100*time.Microsecond), took[0].Round(100*time.Microsecond), series, size>>10)
+	fullScrape(t, ctx, e, "full pg scrape, 1,000 tables in meta, no cache")
 
 	var cached []time.Duration
 	for i := 0; i < 20; i++ {
@@ -88,4 +74,66 @@ func TestBenchPgScrape(t *testing.T) {
 		m, _, d := scrapeExporter(t, port)
 		t.Logf(":%d: %d series in %s", port, len(m), d.Round(100*time.Microsecond))
 	}
+	// the same with the bloat estimates of before, which went through
+	// pg_stats (monitor/pgexporter's TestBloatEstimates checks that both
+	// give the same rows)
+	old, err := os.ReadFile("../../monitor/pgexporter/testdata/bloat_pg_stats.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql := strings.Replace(strings.ReplaceAll(string(old), "bloat_ref.", "monitor."), "CREATE SCHEMA bloat_ref;", "", 1)
+	if err := exec1(ctx, "dbuser_dba", "DBUser.DBA", 5432, "meta", sql, "sslmode=disable"); err != nil {
+		t.Fatal(err)
+	}
+	fullScrape(t, ctx, e, "the same with the bloat estimates through pg_stats (before)")
+}
+
+// fullScrape scrapes e 20 times and prints the median, p90 and minimum
+// time of a scrape with its series, and the collectors that took longest
+// (the median of each one's own query time). A collector answered from a
+// cache fails it: every collector must run.
+func fullScrape(t *testing.T, ctx context.Context, e *pgexporter.Exporter, what string) {
+	t.Helper()
+	var took []time.Duration
+	var series, size int
+	collectors := map[string][]float64{}
+	for i := 0; i < 20; i++ {
+		t0 := time.Now()
+		set := e.Scrape(ctx)
+		var b bytes.Buffer
+		set.WriteTo(&b)
+		took = append(took, time.Since(t0))
+		m, err := testkit.ParseMetrics(b.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		series, size = len(m), b.Len()
+		for _, s := range m.Find("pg_exporter_query_scrape_hit_count", nil) {
+			if s.Value != 0 {
+				t.Fatalf("%s{datname=%q} answered from the cache %v times", s.Labels["query"], s.Labels["datname"], s.Value)
+			}
+		}
+		for _, s := range m.Find("pg_exporter_query_scrape_duration", nil) {
+			key := s.Labels["datname"] + "/" + s.Labels["query"]
+			collectors[key] = append(collectors[key], s.Value)
+		}
+	}
+	slices.Sort(took)
+	t.Logf("%s: median %s, p90 %s, min %s over 20; %d series, %d KiB",
+		what, took[10].Round(100*time.Microsecond), took[17].Round(100*time.Microsecond), took[0].Round(100*time.Microsecond), series, size>>10)
+	type slow struct {
+		key    string
+		median float64
+	}
+	var slowest []slow
+	for key, d := range collectors {
+		slices.Sort(d)
+		slowest = append(slowest, slow{key, d[len(d)/2]})
+	}
+	sort.Slice(slowest, func(a, b int) bool { return slowest[a].median > slowest[b].median })
+	var top []string
+	for _, s := range slowest[:min(6, len(slowest))] {
+		top = append(top, fmt.Sprintf("%s %.1f ms", s.key, s.median*1000))
+	}
+	t.Logf("  slowest collectors (median): %s", strings.Join(top, ", "))
 }
