@@ -15,7 +15,8 @@ import (
 // TestPatroniShim runs the installed Patroni through pigsty's shim: etcd
 // 3.6's error shapes reach Patroni as the errors they are (so it
 // authenticates again), the lease keepalive authenticates again like the
-// other calls, and Patroni's own entry point still runs.
+// other calls, the HA loop's thread pool is the shim's, and Patroni's own
+// entry point still runs.
 func TestPatroniShim(t *testing.T) {
 	p, err := FindPatroni()
 	if err != nil {
@@ -55,6 +56,12 @@ for data, want in cases:
     got = type(etcd3._raise_for_data(data, 400))
     assert got is want, (data, got, want)
 assert etcd3.Etcd3Client.lease_keepalive._pigsty
+from patroni import ha
+assert ha.ThreadPool is patroni_pigsty.ThreadPool
+pool = ha.ThreadPool(3)
+assert pool.map(lambda x: x * 2, [1, 2, 3]) == [2, 4, 6]
+pool.close()
+pool.join()
 print('ok')
 `
 	if out := run("-c", check); strings.TrimSpace(out) != "ok" {
