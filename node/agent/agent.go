@@ -56,6 +56,8 @@ type Agent struct {
 	// runCtx lasts as long as Run: loops that outlive a pass (the VIP)
 	// run in it.
 	runCtx context.Context
+	// kick asks Run for a pass before the next tick.
+	kick chan struct{}
 }
 
 // New prepares an agent; sup must be the process's supervisor.
@@ -68,7 +70,7 @@ func New(cfg Config, st *store.Store, sup *supervisor.Supervisor, log *slog.Logg
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	return &Agent{cfg: cfg, store: st, sup: sup, log: log, spec: f.Spec(), os: f.OS, host: f.Hostname,
-		provisioned: map[string]int64{}, runCtx: context.Background()}, nil
+		provisioned: map[string]int64{}, runCtx: context.Background(), kick: make(chan struct{}, 1)}, nil
 }
 
 // Run converges the host on every change of the desired state and every
@@ -98,8 +100,33 @@ func (a *Agent) Run(ctx context.Context) error {
 			if cur == nil {
 				continue
 			}
+		case <-a.kick:
+			if cur == nil {
+				continue
+			}
 		}
 		a.converge(ctx, *cur)
+	}
+}
+
+// passSoon asks for a pass now and another a moment later: after a role
+// change the leader key moves before Patroni's REST API reports the
+// promotion, and role-filtered HBA rules should not wait for the tick.
+func (a *Agent) passSoon(ctx context.Context) {
+	a.requestPass()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+			a.requestPass()
+		}
+	}()
+}
+
+func (a *Agent) requestPass() {
+	select {
+	case a.kick <- struct{}{}:
+	default: // one is pending already
 	}
 }
 

@@ -126,6 +126,9 @@ func (r *run) followLeader(ctx context.Context, stop <-chan struct{}, f haproxy.
 		log.Info("services follow the leader", "leader", holder)
 		if r.follows.setLeader(f.Cluster, holder) {
 			r.rerender(ctx, log)
+			if f.Cluster == r.inst.Cluster {
+				r.passSoon(ctx)
+			}
 		}
 	}
 }
