@@ -23,6 +23,7 @@ import (
 var version = "dev"
 
 func main() {
+	keepInheritedToSelf()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp()
