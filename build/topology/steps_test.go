@@ -204,6 +204,12 @@ func (f *fleet) add(t *testing.T) {
 			t.Errorf("%s:5434 led to the primary while both replicas are up", h.Name)
 		}
 	}
+	// 5433 of the new member leads to the primary.
+	if h, primary, err := server(f.c, f.h4.IP, 5433); err != nil {
+		t.Errorf("%s:5433: %v", f.h4.Name, err)
+	} else if h != f.h2 || !primary {
+		t.Errorf("%s:5433 leads to %s (primary: %v), want the primary %s", f.h4.Name, h.Name, primary, f.h2.Name)
+	}
 	id, _ := f.insert(t)
 	eventually(t, 10*time.Second, "row on the added replica", func() error { return seen(f.h4, id) })
 }
@@ -321,8 +327,10 @@ func (f *fleet) vipFailover(t *testing.T) {
 		return nil
 	})
 	t.Logf("%s streams again %s after its link returned", old.Name, time.Since(healed).Round(100*time.Millisecond))
-	if f.holdsVIP(t, old) {
-		t.Errorf("%s holds the VIP again after its link returned", old.Name)
+	for _, h := range f.members() {
+		if got := f.holdsVIP(t, h); got != (h == now) {
+			t.Errorf("%s holds the VIP after the old primary's link returned: %v", h.Name, got)
+		}
 	}
 	if h, _ := f.vipAt(t, 10*time.Second, now); h != now {
 		t.Errorf("the VIP moved to %s", h.Name)
