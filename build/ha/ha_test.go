@@ -12,18 +12,20 @@ import (
 // replica and an offline instance on two hosts that join it by token —
 // and, on that one cluster: checks replication and every service from
 // every host; switches over by command; then cuts the primary's link and
-// heals it five times with a writer running. All along a watch samples
-// every 150 ms, on every host, whether it accepts writes directly and
-// through 5433, and no two hosts may ever do so at once.
+// heals it five times with a writer running; last takes a host out of the
+// etcd group. All along a watch samples every 150 ms, on every host,
+// whether it accepts writes directly and through 5433, and no two hosts
+// may ever do so at once.
 func TestHA(t *testing.T) {
 	if testing.Short() {
 		t.Skip("brings up a cluster of three hosts (not -short)")
 	}
-	f := newFleet(t, 3, func(c *harness.Cluster) harness.Topology {
+	topo := func(c *harness.Cluster) harness.Topology {
 		tp := topology("fast", nil)
 		tp.HostVars = map[*harness.Host]map[string]any{c.Hosts[2]: {"pg_role": "offline"}}
 		return tp
-	})
+	}
+	f := newFleet(t, 3, topo)
 	h1, h2, h3 := f.c.Hosts[0], f.c.Hosts[1], f.c.Hosts[2]
 	w := f.startWatch(150 * time.Millisecond)
 	defer w.Stop()
@@ -103,4 +105,5 @@ func TestHA(t *testing.T) {
 	for _, r := range replica {
 		t.Errorf("5434 %s", r)
 	}
+	t.Run("etcd shrinks", func(t *testing.T) { f.etcdShrinks(t, topo(f.c), h3) })
 }

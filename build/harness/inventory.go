@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -25,6 +26,7 @@ type Topology struct {
 	Name     string                   // the cluster; default pg-test
 	Members  []*Host                  // its hosts, pg_seq in this order, the first the primary; default every host
 	EtcdAll  bool                     // an etcd member on every host (default: on the first only)
+	Etcd     []*Host                  // the etcd members, when given: over EtcdAll
 	Vars     map[string]any           // the cluster's vars, over the defaults (pg_rto, pg_rpo, pg_conf, pg_services, …)
 	HostVars map[*Host]map[string]any // a member's vars, over pg_seq and pg_role (e.g. pg_role: offline)
 	Global   map[string]any           // all.vars, over the defaults
@@ -59,7 +61,7 @@ func (c *Cluster) writeInventory(topo Topology) (string, error) {
 	first := c.Hosts[0]
 	etcd := map[string]any{}
 	for i, h := range c.Hosts {
-		if i == 0 || topo.EtcdAll {
+		if (len(topo.Etcd) == 0 && (i == 0 || topo.EtcdAll)) || slices.Contains(topo.Etcd, h) {
 			etcd[h.IP] = map[string]any{"etcd_seq": i + 1}
 		}
 	}

@@ -144,6 +144,7 @@ func (a *Agent) converge(ctx context.Context, d store.Desired) {
 	if h != nil && h.Infra {
 		a.shrinkEtcd(ctx, inv)
 	}
+	a.leaveEtcd(ctx, h)
 	if a.removal(ctx, d, inv) {
 		return
 	}

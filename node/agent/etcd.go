@@ -143,6 +143,43 @@ func (a *Agent) shrinkEtcd(ctx context.Context, inv *inventory.Inventory) {
 	}
 }
 
+// leaveEtcd stops this host's etcd member once the host has left the etcd
+// group (the infra host removes the member from the cluster) and keeps its
+// data beside the data directory, renamed: a removed member must never
+// start again from it, and nothing a user stored is deleted.
+func (a *Agent) leaveEtcd(ctx context.Context, h *inventory.Host) {
+	if h == nil || h.Etcd {
+		return
+	}
+	running := false
+	for _, c := range a.sup.Status() {
+		running = running || (c.Name == "etcd" && c.State != supervisor.StateStopped)
+	}
+	if !running {
+		return
+	}
+	a.log.Info("this host left the etcd group: stopping its etcd member")
+	if err := a.sup.Stop(ctx, "etcd"); err != nil {
+		a.log.Warn("cannot stop the etcd member", "err", err)
+		return
+	}
+	conf := EtcdConfigPath(a.cfg.Root)
+	ec, err := etcd.ReadConfig(conf)
+	if err != nil {
+		a.log.Warn("cannot read the etcd member's config", "err", err)
+		return
+	}
+	kept := ec.DataDir + ".removed-" + time.Now().UTC().Format("20060102T150405")
+	if err := os.Rename(ec.DataDir, kept); err != nil && !os.IsNotExist(err) {
+		a.log.Warn("cannot move the removed member's data aside", "err", err)
+		return
+	}
+	if err := os.Remove(conf); err != nil && !os.IsNotExist(err) {
+		a.log.Warn("cannot remove the etcd member's config", "err", err)
+	}
+	a.log.Info("etcd member stopped; its data kept", "dir", kept)
+}
+
 // RootAccess reaches the etcd cluster as its root user (etcd_root_password):
 // what changing members and users needs.
 func RootAccess(root string, inv *inventory.Inventory) etcd.Access {
