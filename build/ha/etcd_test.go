@@ -64,18 +64,5 @@ func (f *fleet) etcdMembers() ([]string, error) {
 	infra := f.c.Hosts[0]
 	a := etcd.Access{Endpoints: []string{"https://" + net.JoinHostPort(infra.IP, "2379")},
 		CAFile: filepath.Join(agent.PKIDir(infra.Root), "ca.crt"), Username: "root", Password: etcdRootPassword}
-	cli, err := a.Client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cli.Close()
-	list, err := cli.MemberList(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("etcd member list: %w", err)
-	}
-	var urls []string
-	for _, m := range list.Members {
-		urls = append(urls, m.PeerURLs...)
-	}
-	return urls, nil
+	return etcd.PeerURLs(ctx, a)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,6 +72,12 @@ func (h *Host) SQL(port int, user, password, db, query string) ([][]string, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: %w", h.Name, port, err)
 	}
+	return TextRows(results), nil
+}
+
+// TextRows are the rows of the last result that has columns, as text
+// (NULL as ""); nil when no statement returned rows.
+func TextRows(results []*pgconn.Result) [][]string {
 	var rows [][]string
 	for _, r := range results {
 		if len(r.FieldDescriptions) == 0 {
@@ -85,5 +92,5 @@ func (h *Host) SQL(port int, user, password, db, query string) ([][]string, erro
 			rows = append(rows, row)
 		}
 	}
-	return rows, nil
+	return rows
 }

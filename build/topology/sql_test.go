@@ -41,21 +41,7 @@ func query(addr string, port int, sql string) ([][]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: %w", addr, port, err)
 	}
-	var rows [][]string
-	for _, r := range results {
-		if len(r.FieldDescriptions) == 0 {
-			continue
-		}
-		rows = [][]string{}
-		for _, raw := range r.Rows {
-			row := make([]string, len(raw))
-			for i, v := range raw {
-				row[i] = string(v)
-			}
-			rows = append(rows, row)
-		}
-	}
-	return rows, nil
+	return harness.TextRows(results), nil
 }
 
 // value is query for a single value.

@@ -94,6 +94,24 @@ func Promote(ctx context.Context, a Access, peerURL string) error {
 	}
 }
 
+// PeerURLs lists the peer URLs of the cluster's members.
+func PeerURLs(ctx context.Context, a Access) ([]string, error) {
+	cli, err := a.Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	list, err := cli.MemberList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: list members: %w", err)
+	}
+	var urls []string
+	for _, m := range list.Members {
+		urls = append(urls, m.PeerURLs...)
+	}
+	return urls, nil
+}
+
 // Remove takes members whose peer URL is not in keep out of the cluster:
 // hosts removed from the etcd group.
 func Remove(ctx context.Context, a Access, keep []string) ([]string, error) {
