@@ -46,7 +46,10 @@ func (a Access) Config() (clientv3.Config, error) {
 	if err != nil {
 		return clientv3.Config{}, err
 	}
-	return clientv3.Config{Endpoints: a.Endpoints, TLS: t, Username: a.Username, Password: a.Password, DialTimeout: 5 * time.Second}, nil
+	return clientv3.Config{Endpoints: a.Endpoints, TLS: t, Username: a.Username, Password: a.Password, DialTimeout: 5 * time.Second,
+		// A cut link leaves a connection that answers nothing: the pings find
+		// it (no more often than etcd's 5 s keepalive floor allows).
+		DialKeepAliveTime: 10 * time.Second, DialKeepAliveTimeout: 5 * time.Second}, nil
 }
 
 // Client connects a clientv3 client.

@@ -134,6 +134,10 @@ func (a *Agent) shrinkEtcd(ctx context.Context, inv *inventory.Inventory) {
 	if len(keep) == 0 {
 		return
 	}
+	// A member whose link is cut can hold a request for good: the pass
+	// (and with it every role change of this host) must not wait on it.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	removed, err := etcd.Remove(ctx, RootAccess(a.cfg.Root, inv), keep)
 	if err != nil {
 		a.log.Warn("cannot shrink the etcd cluster", "err", err)
