@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // AddLearner adds a member to the running cluster as a
@@ -16,15 +17,11 @@ import (
 // new member starts with. A member already in the cluster is not added
 // again.
 func AddLearner(ctx context.Context, a Access, name, peerURL string) (string, error) {
-	cli, err := a.Client(ctx)
+	cli, list, err := members(ctx, a)
 	if err != nil {
 		return "", err
 	}
 	defer cli.Close()
-	list, err := cli.MemberList(ctx)
-	if err != nil {
-		return "", fmt.Errorf("etcd: list members: %w", err)
-	}
 	known := false
 	for _, m := range list.Members {
 		for _, u := range m.PeerURLs {
@@ -96,15 +93,11 @@ func Promote(ctx context.Context, a Access, peerURL string) error {
 
 // PeerURLs lists the peer URLs of the cluster's members.
 func PeerURLs(ctx context.Context, a Access) ([]string, error) {
-	cli, err := a.Client(ctx)
+	cli, list, err := members(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	defer cli.Close()
-	list, err := cli.MemberList(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("etcd: list members: %w", err)
-	}
+	cli.Close()
 	var urls []string
 	for _, m := range list.Members {
 		urls = append(urls, m.PeerURLs...)
@@ -115,15 +108,11 @@ func PeerURLs(ctx context.Context, a Access) ([]string, error) {
 // Remove takes members whose peer URL is not in keep out of the cluster:
 // hosts removed from the etcd group.
 func Remove(ctx context.Context, a Access, keep []string) ([]string, error) {
-	cli, err := a.Client(ctx)
+	cli, list, err := members(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	defer cli.Close()
-	list, err := cli.MemberList(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("etcd: list members: %w", err)
-	}
 	var removed []string
 	for _, m := range list.Members {
 		wanted := false
@@ -139,6 +128,21 @@ func Remove(ctx context.Context, a Access, keep []string) ([]string, error) {
 		removed = append(removed, m.Name)
 	}
 	return removed, nil
+}
+
+// members connects to the cluster and lists its members; the caller
+// closes the client.
+func members(ctx context.Context, a Access) (*clientv3.Client, *clientv3.MemberListResponse, error) {
+	cli, err := a.Client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := cli.MemberList(ctx)
+	if err != nil {
+		cli.Close()
+		return nil, nil, fmt.Errorf("etcd: list members: %w", err)
+	}
+	return cli, list, nil
 }
 
 func has(list []string, s string) bool {
